@@ -1,0 +1,75 @@
+"""One Settings object for the whole service, read from ONBOARDER_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    # embedded: one process, SQLite by default, generates its own encryption key and migrates
+    # itself at start. production: nothing is generated, everything must be configured.
+    EMBEDDED = "embedded"
+    PRODUCTION = "production"
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "onboarder"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ONBOARDER_", extra="ignore")
+
+    mode: Mode = Mode.EMBEDDED
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str = ""
+    # Fernet keys, newest first; secrets are encrypted with the first and decrypted with any.
+    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    log_format: LogFormat = LogFormat.TEXT
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # None: migrate at start in embedded mode only; production runs `onboarder migrate`.
+    auto_migrate: bool | None = None
+    # Lets an API key's last_used_at lag by this much instead of writing on every request.
+    api_key_touch_interval_seconds: int = Field(default=60, ge=0)
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'onboarder.db'}"
+        if self.auto_migrate is None:
+            self.auto_migrate = self.mode is Mode.EMBEDDED
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def encryption_key_file(self) -> Path:
+        return self.data_dir / "encryption.key"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

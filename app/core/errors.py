@@ -1,0 +1,200 @@
+"""Domain errors, and their one translation to application/problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.context import current_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class DomainError(Exception):
+    """An error a caller can cause or act on. Services raise these; they never import FastAPI."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+    hint: str | None = None
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        hint: str | None = None,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if hint is not None:
+            self.hint = hint
+        if code is not None:
+            self.code = code
+        self.extra = extra or {}
+
+
+class NotFoundError(DomainError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class ConflictError(DomainError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class UnauthorizedError(DomainError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+    hint = "Send 'Authorization: Bearer <API key>' with a key created by 'onboarder keys create'."
+
+
+class ValidationFailedError(DomainError):
+    """A rule on the input that the schema alone cannot express; names the offending field."""
+
+    status = 422
+    code = "validation_error"
+    title = "Invalid input"
+
+    def __init__(self, field: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{field}: {message}", hint=hint)
+        self.errors = [{"field": field, "message": message}]
+
+
+def problem_body(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    hint: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"urn:onboarder:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if hint:
+        body["hint"] = hint
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    return body
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    hint: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status=status, code=code, title=title, detail=detail, hint=hint, **extra),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+_HTTP_CODES = {
+    401: ("unauthorized", UnauthorizedError.hint),
+    403: ("forbidden", None),
+    404: ("not_found", "Check the path; every path is under /api/v1."),
+    405: ("method_not_allowed", None),
+    406: ("not_acceptable", None),
+    413: ("payload_too_large", None),
+    415: ("unsupported_media_type", "Send the body as JSON with Content-Type: application/json."),
+}
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        if parts[0] == "body" and len(parts) > 1:
+            parts = parts[1:]
+        elif parts[0] != "body":
+            parts = parts[1:] or parts
+    return ".".join(parts) if parts else "body"
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid"))
+    # pydantic prefixes custom validator messages with "Value error, "
+    return message.removeprefix("Value error, ")
+
+
+async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    extra = dict(exc.extra)
+    if isinstance(exc, ValidationFailedError):
+        extra["errors"] = exc.errors
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        hint=exc.hint,
+        headers=headers,
+        **extra,
+    )
+
+
+async def _validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_name(tuple(error.get("loc", ()))), "message": _validation_message(error)}
+        for error in exc.errors()
+    ]
+    fields = ", ".join(dict.fromkeys(error["field"] for error in errors))
+    return problem_response(
+        status=422,
+        code="validation_error",
+        title="Invalid input",
+        detail=f"The request is not valid: {fields}.",
+        hint="Correct the fields listed in 'errors' and send the request again.",
+        errors=errors,
+    )
+
+
+async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code, hint = _HTTP_CODES.get(
+        status, (HTTPStatus(status).phrase.lower().replace(" ", "_"), None)
+    )
+    title = HTTPStatus(status).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else title
+    if status == 404 and detail == title:
+        detail = "There is nothing at this path."
+    elif status == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        detail = f"{_request.method} is not allowed on this path; it allows {allowed}."
+    headers = dict(exc.headers or {})
+    return problem_response(
+        status=status, code=code, title=title, detail=detail, hint=hint, headers=headers
+    )
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)

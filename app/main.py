@@ -1,0 +1,64 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import register_error_handlers
+from app.core.logging import configure_logging
+from app.core.migrations import upgrade
+from app.core.observability import Metrics, RequestMiddleware
+from app.core.security import build_secret_box
+from app.operations.router import router as operations_router
+from app.tenants.router import router as tenants_router
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    if configure_logs:
+        configure_logging(log_format=settings.log_format, level=settings.log_level)
+    # Fails here, before anything listens, when production mode has no encryption keys.
+    secret_box = build_secret_box(settings)
+    database = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            upgrade(settings.database_url)
+        try:
+            yield
+        finally:
+            database.dispose()
+
+    app = FastAPI(
+        title="Onboarder",
+        version="0.1.0",
+        summary="Discovers Amazon API Gateway APIs and onboards them for security testing.",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.secret_box = secret_box
+    app.state.metrics = Metrics()
+
+    register_error_handlers(app)
+    app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(tenants_router)
+    app.include_router(api)
+    app.include_router(operations_router)
+    return app

@@ -1,0 +1,7 @@
+"""All tables, imported here so that Alembic and the mappers see every one of them."""
+
+from app.models.api_key import ApiKey
+from app.models.base import Base
+from app.models.tenant import Tenant
+
+__all__ = ["ApiKey", "Base", "Tenant"]

@@ -1,0 +1,59 @@
+"""Unauthenticated endpoints for orchestrators and monitoring."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.core.errors import problem_response
+from app.core.migrations import current_revision, head_revision
+
+router = APIRouter(tags=["operations"])
+logger = logging.getLogger(__name__)
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+def readyz(request: Request) -> Any:
+    engine = request.app.state.db.engine
+    head = head_revision()
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        logger.warning("readiness check: database unreachable: %s", type(exc).__name__)
+        return problem_response(
+            status=503,
+            code="database_unreachable",
+            title="Service Unavailable",
+            detail="The database cannot be reached.",
+            hint="Check ONBOARDER_DATABASE_URL and that the database server is up.",
+        )
+    if current != head:
+        return problem_response(
+            status=503,
+            code="schema_behind",
+            title="Service Unavailable",
+            detail=f"The database schema is at {current or 'nothing'}, the code expects {head}.",
+            hint="Run 'onboarder migrate'.",
+            schema_revision=current,
+            expected_revision=head,
+        )
+    return {"status": "ready", "database": "ok", "schema_revision": current}
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

@@ -1,0 +1,202 @@
+"""Shared fixtures.
+
+The schema is built once per run by the real migrations; every test then starts from empty
+tables. ONBOARDER_TEST_DATABASE_URL picks the database (PostgreSQL in CI); SQLite otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.core.config import LogFormat, Mode, Settings
+from app.core.db import Database, normalize_database_url
+from app.core.logging import JsonFormatter, TextFormatter
+from app.core.migrations import upgrade
+from app.main import create_app
+from app.models import Base, Tenant
+from app.tenants import service as tenant_service
+
+# AWS SDK calls must never leave the machine from tests, whatever the developer's shell holds.
+for _variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_variable, None)
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+
+
+# ---------------------------------------------------------------- log capture for the audit test
+class CapturingHandler(logging.Handler):
+    """Keeps every record of the run, raw and as both formatters would print it."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.lines: list[str] = []
+        self._text = TextFormatter()
+        self._json = JsonFormatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        raw = " ".join([record.getMessage(), *(str(value) for value in record.__dict__.values())])
+        self.lines.append(raw)
+        self.lines.append(self._text.format(record))
+        self.lines.append(self._json.format(record))
+
+
+LOG_CAPTURE = CapturingHandler()
+ISSUED_API_KEYS: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = logging.getLogger()
+    root.addHandler(LOG_CAPTURE)
+    root.setLevel(logging.INFO)
+
+
+COLLECTED_OTHER_TESTS: list[str] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The audit reads what every other test logged, so it runs last.
+    items.sort(key=lambda item: bool(item.get_closest_marker("audit")))
+    COLLECTED_OTHER_TESTS[:] = [i.nodeid for i in items if not i.get_closest_marker("audit")]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _record_issued_api_keys() -> Iterator[None]:
+    from app.core.security import generate_api_key as original
+
+    def recording() -> object:
+        new_key = original()
+        ISSUED_API_KEYS.append(new_key.plaintext)
+        return new_key
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("app.tenants.service.generate_api_key", recording)
+        yield
+
+
+# ---------------------------------------------------------------------------------- databases
+def _admin_url(url: str) -> str:
+    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
+
+
+def create_fresh_database(tmp_path: Path, base_url: str | None) -> tuple[str, Callable[[], None]]:
+    """A new, empty database of the kind under test, and a function that removes it."""
+    if base_url is None or base_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / f'fresh-{uuid.uuid4().hex[:8]}.db'}", lambda: None
+    name = f"onboarder_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_admin_url(base_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    configured = os.environ.get("ONBOARDER_TEST_DATABASE_URL")
+    url = normalize_database_url(configured) if configured else None
+    if url is None:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'onboarder-test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    url, drop = create_fresh_database(tmp_path, os.environ.get("ONBOARDER_TEST_DATABASE_URL"))
+    try:
+        yield normalize_database_url(url)
+    finally:
+        drop()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        mode=Mode.EMBEDDED,
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        encryption_keys=[Fernet.generate_key().decode()],
+        log_format=LogFormat.TEXT,
+        auto_migrate=False,
+    )
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    db = Database(settings.database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "database_url" not in request.fixturenames:
+        return
+    url = request.getfixturevalue("database_url")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    engine.dispose()
+
+
+# ------------------------------------------------------------------------------------- the app
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings, configure_logs=False)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@dataclass
+class TenantWithKey:
+    tenant: Tenant
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+@pytest.fixture
+def make_tenant(database: Database) -> Callable[..., TenantWithKey]:
+    counter = iter(range(1_000_000))
+
+    def factory(name: str | None = None) -> TenantWithKey:
+        with database.session() as session:
+            tenant, issued = tenant_service.create_tenant(
+                session=session, name=name or f"tenant-{next(counter)}-{uuid.uuid4().hex[:6]}"
+            )
+        return TenantWithKey(tenant=tenant, api_key=issued.plaintext)
+
+    return factory
+
+
+@pytest.fixture
+def tenant(make_tenant: Callable[..., TenantWithKey]) -> TenantWithKey:
+    return make_tenant()
