@@ -1,0 +1,150 @@
+"""`onboarder demo`: the service against a simulated AWS organization, on one machine."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.integrations.aws.demo_organization import SeededOrganization
+
+DEMO_TENANT = "demo"
+
+
+def curl_lines(*, base_url: str, api_key: str) -> list[str]:
+    """Ready-to-paste commands that work against a running demo (the tests run them too)."""
+    auth = shlex.quote(f"Authorization: Bearer {api_key}")
+    return [
+        f"curl -s {base_url}/healthz",
+        f"curl -s -H {auth} {base_url}/api/v1/tenant",
+        f"curl -s -H {auth} {base_url}/api/v1/api-keys",
+        f"curl -s {base_url}/readyz",
+    ]
+
+
+def _banner(
+    *, base_url: str, api_key: str, org: SeededOrganization, moto_url: str, workdir: Path
+) -> str:
+    members = ", ".join(org.member_account_ids)
+    lines = [
+        "",
+        "Onboarder demo",
+        f"  API docs:           {base_url}/api/v1/docs",
+        f"  API key (tenant '{DEMO_TENANT}'): {api_key}",
+        f"  simulated AWS:      {moto_url} (moto)",
+        f"  data directory:     {workdir} (deleted on exit)",
+        "",
+        "The simulated organization:",
+        f"  management account  {org.management_account_id}",
+        f"  central role        {org.central_role_arn}",
+        f"  member accounts     {members} (each with role {org.child_role_name})",
+        f"  regions             {', '.join(org.regions)}",
+        f"  APIs                {len(org.apis)}",
+        f"  assume_role role    {org.assume_role_arn}",
+        "",
+        "Try:",
+        *(f"  {line}" for line in curl_lines(base_url=base_url, api_key=api_key)),
+        "",
+        "Stop with Ctrl+C.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_demo(*, host: str, port: int) -> int:
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        print("onboarder demo needs moto: pip install 'onboarder[demo]'", file=sys.stderr)
+        return 2
+
+    import uvicorn
+
+    from app.core.config import LogFormat, Mode, Settings
+    from app.core.db import Database
+    from app.core.logging import configure_logging
+    from app.core.migrations import upgrade
+    from app.integrations.aws.demo_organization import seed_demo_organization
+    from app.integrations.aws.platform import platform_principal_arn
+    from app.main import create_app
+    from app.tenants import service
+
+    workdir = Path(tempfile.mkdtemp(prefix="onboarder-demo-"))
+    # moto would otherwise build thousands of fake AMIs per EC2 region it touches.
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    try:
+        moto_host, moto_port = moto.get_host_and_port()
+        moto_url = f"http://{moto_host}:{moto_port}"
+        # The standard variables every AWS SDK reads: the service's code takes the same path
+        # it takes against real AWS.
+        os.environ["AWS_ENDPOINT_URL"] = moto_url
+        os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's dummy credentials
+        os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+        for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            os.environ.pop(variable, None)
+
+        from cryptography.fernet import Fernet
+
+        settings = Settings(
+            mode=Mode.EMBEDDED,
+            data_dir=workdir,
+            database_url=f"sqlite:///{workdir / 'onboarder.db'}",
+            # A throwaway key for a throwaway database.
+            encryption_keys=[Fernet.generate_key().decode()],
+            log_format=LogFormat(os.environ.get("ONBOARDER_LOG_FORMAT", "text")),
+            log_level=os.environ.get("ONBOARDER_LOG_LEVEL", "INFO"),
+        )
+        configure_logging(log_format=settings.log_format, level=settings.log_level)
+        for chatty in ("werkzeug", "alembic"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+        upgrade(settings.database_url)
+        database = Database(settings.database_url)
+        with database.session() as session:
+            tenant, issued = service.create_tenant(session=session, name=DEMO_TENANT)
+            external_id = tenant.external_id
+        database.dispose()
+
+        org = seed_demo_organization(
+            platform_principal_arn=platform_principal_arn(), external_id=external_id
+        )
+        app = create_app(settings, configure_logs=False)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None))
+        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+        thread.start()
+        while not server.started:
+            if not thread.is_alive():
+                print(f"onboarder demo: could not serve on {host}:{port}", file=sys.stderr)
+                return 1
+            time.sleep(0.05)
+        # Only now, so that every printed line works the moment it is read.
+        print(
+            _banner(
+                base_url=f"http://{host}:{port}",
+                api_key=issued.plaintext,
+                org=org,
+                moto_url=moto_url,
+                workdir=workdir,
+            ),
+            flush=True,
+        )
+        # uvicorn only installs its own signal handlers in the main thread; it runs in another.
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, lambda *_: setattr(server, "should_exit", True))
+        while thread.is_alive():
+            thread.join(timeout=0.5)
+        return 0
+    finally:
+        moto.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
