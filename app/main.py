@@ -16,6 +16,7 @@ from app.core.migrations import upgrade
 from app.core.observability import Metrics, RequestMiddleware
 from app.core.security import build_secret_box
 from app.operations.router import router as operations_router
+from app.setup.router import router as setup_router
 from app.tenants.router import router as tenants_router
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(tenants_router)
+    api.include_router(setup_router)
     app.include_router(api)
     app.include_router(operations_router)
     return app

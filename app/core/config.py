@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # None: migrate at start in embedded mode only; production runs `onboarder migrate`.
     auto_migrate: bool | None = None
+    # The identity customers trust in their roles. Default: whoever the platform's own AWS
+    # credentials are (sts:GetCallerIdentity), which is wrong behind some proxies.
+    platform_principal_arn: str | None = None
+    # Most AWS requests one connection test or discovery keeps in flight at once.
+    aws_max_concurrency: int = Field(default=32, ge=1, le=512)
     # Lets an API key's last_used_at lag by this much instead of writing on every request.
     api_key_touch_interval_seconds: int = Field(default=60, ge=0)
 
