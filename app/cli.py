@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import DomainError
-from app.core.security import EncryptionNotConfiguredError
+from app.core.security import DecryptionError, EncryptionNotConfiguredError
 
 
 def _database(settings: Settings) -> Database:
@@ -119,6 +119,18 @@ def cmd_keys_generate_encryption_key(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_rotate_encryption(_args: argparse.Namespace) -> int:
+    from app.connections.service import reencrypt_all
+    from app.core.security import build_secret_box
+
+    settings = get_settings()
+    box = build_secret_box(settings)
+    with _database(settings).session() as session:
+        count = reencrypt_all(session=session, secret_box=box)
+    print(f"re-encrypted {count} secret(s) under the newest key; older keys can now be removed")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
@@ -166,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser(
         "generate-encryption-key", help="print a new key for ONBOARDER_ENCRYPTION_KEYS"
     ).set_defaults(func=cmd_keys_generate_encryption_key)
+    keys.add_parser(
+        "rotate-encryption",
+        help="re-encrypt every stored secret under the first of ONBOARDER_ENCRYPTION_KEYS",
+    ).set_defaults(func=cmd_keys_rotate_encryption)
 
     demo = sub.add_parser("demo", help="run the service against a simulated AWS organization")
     demo.add_argument("--host", default="127.0.0.1")
@@ -182,6 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as exc:
         print(f"onboarder: {exc.detail}", file=sys.stderr)
         return 1
+    except (EncryptionNotConfiguredError, DecryptionError) as exc:
+        print(f"onboarder: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -20,14 +21,26 @@ if TYPE_CHECKING:
 DEMO_TENANT = "demo"
 
 
-def curl_lines(*, base_url: str, api_key: str) -> list[str]:
+def curl_lines(*, base_url: str, api_key: str, central_role_arn: str) -> list[str]:
     """Ready-to-paste commands that work against a running demo (the tests run them too)."""
     auth = shlex.quote(f"Authorization: Bearer {api_key}")
+    json_header = shlex.quote("Content-Type: application/json")
+    central = json.dumps({"credential_type": "central_role", "central_role_arn": central_role_arn})
+    named = json.dumps(
+        {
+            "name": "demo organization",
+            "credential_type": "central_role",
+            "central_role_arn": central_role_arn,
+        }
+    )
     return [
         f"curl -s {base_url}/healthz",
         f"curl -s -H {auth} {base_url}/api/v1/tenant",
-        f"curl -s -H {auth} {base_url}/api/v1/api-keys",
-        f"curl -s {base_url}/readyz",
+        f"curl -s -H {auth} {base_url}/api/v1/aws/setup",
+        f"curl -s -H {auth} -H {json_header} -d {shlex.quote(central)} "
+        f"{base_url}/api/v1/connections/test",
+        f"curl -s -H {auth} -H {json_header} -d {shlex.quote(named)} {base_url}/api/v1/connections",
+        f"curl -s -H {auth} {base_url}/api/v1/connections",
     ]
 
 
@@ -52,7 +65,12 @@ def _banner(
         f"  assume_role role    {org.assume_role_arn}",
         "",
         "Try:",
-        *(f"  {line}" for line in curl_lines(base_url=base_url, api_key=api_key)),
+        *(
+            f"  {line}"
+            for line in curl_lines(
+                base_url=base_url, api_key=api_key, central_role_arn=org.central_role_arn
+            )
+        ),
         "",
         "Stop with Ctrl+C.",
         "",

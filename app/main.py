@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from app.connections.router import router as connections_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import register_error_handlers
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(tenants_router)
     api.include_router(setup_router)
+    api.include_router(connections_router)
     app.include_router(api)
     app.include_router(operations_router)
     return app

@@ -125,8 +125,18 @@ _HTTP_CODES = {
 }
 
 
+# Values of discriminated-union tags (e.g. credential types): pydantic puts the tag in an
+# error's location, but for the user the field is the same whatever the variant.
+UNION_TAGS: set[str] = set()
+
+
 def _field_name(loc: tuple[int | str, ...]) -> str:
     parts = [str(part) for part in loc]
+    parts = [
+        part
+        for index, part in enumerate(parts)
+        if not (part in UNION_TAGS and index < len(parts) - 1)
+    ]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         if parts[0] == "body" and len(parts) > 1:
             parts = parts[1:]
@@ -139,6 +149,23 @@ def _validation_message(error: dict[str, Any]) -> str:
     message = str(error.get("msg", "invalid"))
     # pydantic prefixes custom validator messages with "Value error, "
     return message.removeprefix("Value error, ")
+
+
+def _validation_entry(error: dict[str, Any]) -> dict[str, str]:
+    context = error.get("ctx") or {}
+    if error.get("type") in {"union_tag_invalid", "union_tag_not_found"}:
+        discriminator = str(context.get("discriminator", "type")).strip("'\"")
+        expected = str(context.get("expected_tags", "")).replace("'", "")
+        message = "is required" if error.get("type") == "union_tag_not_found" else "is not known"
+        if expected:
+            message += f"; one of: {expected}"
+        prefix = _field_name(tuple(error.get("loc", ())))
+        field = discriminator if prefix == "body" else f"{prefix}.{discriminator}"
+        return {"field": field, "message": message}
+    return {
+        "field": _field_name(tuple(error.get("loc", ()))),
+        "message": _validation_message(error),
+    }
 
 
 async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
@@ -160,10 +187,7 @@ async def _domain_error_handler(_request: Request, exc: Exception) -> JSONRespon
 
 async def _validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _field_name(tuple(error.get("loc", ()))), "message": _validation_message(error)}
-        for error in exc.errors()
-    ]
+    errors = [_validation_entry(error) for error in exc.errors()]
     fields = ", ".join(dict.fromkeys(error["field"] for error in errors))
     return problem_response(
         status=422,

@@ -15,6 +15,7 @@ from app.core.context import get_request_context
 # Defence in depth: code never logs these, and this filter makes sure a slip does not leak one.
 _REDACTIONS = [
     (re.compile(r"onb_[0-9a-f]{16}_[A-Za-z0-9_-]+"), "onb_[REDACTED]"),
+    (re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{4})[A-Z0-9]{8,}([A-Z0-9]{4})\b"), r"\1********\2"),
     (re.compile(r"(?i)(bearer\s+)[^\s,;\"']+"), r"\1[REDACTED]"),
     (
         re.compile(

@@ -2,6 +2,7 @@
 
 from app.models.api_key import ApiKey
 from app.models.base import Base
+from app.models.connection import Connection
 from app.models.tenant import Tenant
 
-__all__ = ["ApiKey", "Base", "Tenant"]
+__all__ = ["ApiKey", "Base", "Connection", "Tenant"]

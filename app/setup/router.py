@@ -1,5 +1,27 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.setup import service
+from app.setup.schemas import AccountId, AwsSetup
+from app.tenants.dependencies import CurrentTenant
 
 router = APIRouter(tags=["setup"])
+
+
+@router.get("/aws/setup", response_model=AwsSetup)
+def read_aws_setup(
+    request: Request,
+    tenant: CurrentTenant,
+    management_account_id: Annotated[
+        AccountId | None,
+        Query(description="Filled in as the child-role template's ManagementAccountId default."),
+    ] = None,
+) -> AwsSetup:
+    return service.aws_setup(
+        tenant=tenant,
+        configured_principal_arn=request.app.state.settings.platform_principal_arn,
+        management_account_id=management_account_id,
+    )

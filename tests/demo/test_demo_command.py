@@ -81,8 +81,11 @@ def test_demo_serves_and_its_curl_lines_work(tmp_path: Path) -> None:
         assert len(curl_lines) >= 3
         for line in curl_lines:
             response = _replay_curl(line)
-            assert response.status_code == 200, (line.split("Bearer")[0], response.text)
+            assert response.status_code in {200, 201}, (line.split("Bearer")[0], response.text)
             assert response.json()
+            if line.endswith("/connections/test"):
+                assert response.json()["ok"] is True, response.text
+                assert len(response.json()["accounts"]) == 5
 
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
         tenant = httpx.get(

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.connections import service
+from app.core.db import SessionDep
+from app.core.security import SecretBox
+from app.integrations.aws.credentials import ProbeContext
+from app.integrations.aws.sessions import AwsSession
+from app.models import Connection
+from app.tenants.dependencies import CurrentTenant
+
+
+def valid_connection(
+    connection_id: uuid.UUID, tenant: CurrentTenant, session: SessionDep
+) -> Connection:
+    """The tenant's connection, or 404: another tenant's connection does not exist for it."""
+    return service.get(session=session, tenant=tenant, connection_id=connection_id)
+
+
+def secret_box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.secret_box
+    return box
+
+
+def probe_context(request: Request, tenant: CurrentTenant) -> ProbeContext:
+    return ProbeContext(
+        platform=AwsSession.platform,
+        tenant_external_id=tenant.external_id,
+        max_workers=request.app.state.settings.aws_max_concurrency,
+        platform_principal_arn=request.app.state.settings.platform_principal_arn,
+    )
+
+
+ValidConnection = Annotated[Connection, Depends(valid_connection)]
+SecretBoxDep = Annotated[SecretBox, Depends(secret_box)]
+ProbeContextDep = Annotated[ProbeContext, Depends(probe_context)]

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.connections import service
+from app.connections.dependencies import ProbeContextDep, SecretBoxDep, ValidConnection
+from app.connections.schemas import (
+    AccountRead,
+    AwsFailureRead,
+    CheckRead,
+    ConnectionCreate,
+    ConnectionRead,
+    ConnectionTestRead,
+    ConnectionTestRequest,
+    ConnectionUpdate,
+)
+from app.core.db import SessionDep
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from app.integrations.aws.credentials import CredentialSpec, ProbeResult
+from app.integrations.aws.errors import AwsFailure
+from app.models import Connection
+from app.tenants.dependencies import CurrentTenant
+
+router = APIRouter(prefix="/connections", tags=["connections"])
+
+
+def to_read(connection: Connection) -> ConnectionRead:
+    return ConnectionRead(
+        id=connection.id,
+        name=connection.name,
+        credential_type=connection.credential_type,
+        access_key_id_masked=service.masked_key_id(connection),
+        role_arn=connection.role_arn,
+        central_role_arn=connection.central_role_arn,
+        session_name=connection.session_name,
+        child_role_name=connection.child_role_name,
+        external_id=connection.external_id,
+        account_id=connection.account_id,
+        status=connection.status,
+        last_tested_at=connection.last_tested_at,
+        last_error_code=connection.last_error_code,
+        created_at=connection.created_at,
+        updated_at=connection.updated_at,
+    )
+
+
+def to_test_read(result: ProbeResult) -> ConnectionTestRead:
+    def failure(value: AwsFailure | None) -> AwsFailureRead | None:
+        if value is None:
+            return None
+        return AwsFailureRead(code=value.code, message=value.message, hint=value.hint)
+
+    return ConnectionTestRead(
+        ok=result.ok,
+        account_id=result.account_id,
+        arn=result.arn,
+        checks=[CheckRead(name=c.name, ok=c.ok, detail=c.detail) for c in result.checks],
+        accounts=None
+        if result.accounts is None
+        else [
+            AccountRead(
+                account_id=a.account_id,
+                name=a.name,
+                status=a.status,
+                reachable=a.reachable,
+                error=failure(a.error),
+            )
+            for a in result.accounts
+        ],
+        error=failure(result.error),
+    )
+
+
+def _spec(body: CredentialSpec) -> CredentialSpec:
+    """The credential part of a request body, without the connection's name."""
+    spec_class = type(body).registry[type(body).type_name]
+    return spec_class.model_validate(body.model_dump(exclude={"name"}))
+
+
+@router.post("/test", response_model=ConnectionTestRead)
+def test_unsaved_connection(
+    body: ConnectionTestRequest, context: ProbeContextDep, tenant: CurrentTenant
+) -> ConnectionTestRead:
+    return to_test_read(service.probe(spec=_spec(body), context=context))
+
+
+@router.post("", response_model=ConnectionRead, status_code=status.HTTP_201_CREATED)
+def create_connection(
+    body: ConnectionCreate, tenant: CurrentTenant, session: SessionDep, box: SecretBoxDep
+) -> ConnectionRead:
+    connection = service.create(
+        session=session, tenant=tenant, data=_spec(body), name=body.name, secret_box=box
+    )
+    return to_read(connection)
+
+
+@router.get("", response_model=Page[ConnectionRead])
+def list_connections(
+    tenant: CurrentTenant,
+    session: SessionDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[ConnectionRead]:
+    rows, next_cursor = service.list_page(
+        session=session, tenant=tenant, limit=limit, cursor=cursor
+    )
+    return Page[ConnectionRead](items=[to_read(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/{connection_id}", response_model=ConnectionRead)
+def read_connection(connection: ValidConnection) -> ConnectionRead:
+    return to_read(connection)
+
+
+@router.patch("/{connection_id}", response_model=ConnectionRead)
+def update_connection(
+    body: ConnectionUpdate, connection: ValidConnection, session: SessionDep, box: SecretBoxDep
+) -> ConnectionRead:
+    updated = service.update(
+        session=session, connection=connection, changes=body.changes(), secret_box=box
+    )
+    return to_read(updated)
+
+
+@router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_connection(connection: ValidConnection, session: SessionDep) -> None:
+    service.delete(session=session, connection=connection)
+
+
+@router.post("/{connection_id}/test", response_model=ConnectionTestRead)
+def test_saved_connection(
+    connection: ValidConnection, context: ProbeContextDep, box: SecretBoxDep
+) -> ConnectionTestRead:
+    result = service.probe(spec=service.spec_of(connection, box), context=context)
+    service.record_test(connection=connection, result=result)
+    return to_test_read(result)

@@ -1,0 +1,64 @@
+"""Keyset pagination over (created_at, id): stable order, opaque cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import Session
+
+from app.core.errors import ValidationFailedError
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
+CursorQuery = Annotated[str | None, Query(description="next_cursor of the previous page")]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(id_)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, id_ = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(created_at), uuid.UUID(id_)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailedError(
+            "cursor", "is not a cursor this service gave out", hint="Start again without cursor."
+        ) from exc
+
+
+def paginate(
+    session: Session, statement: Select[Any], model: Any, *, limit: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
+    if cursor:
+        created_at, id_ = decode_cursor(cursor)
+        statement = statement.where(
+            or_(
+                model.created_at > created_at,
+                and_(model.created_at == created_at, model.id > id_),
+            )
+        )
+    rows = list(session.scalars(statement.order_by(model.created_at, model.id).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+    return rows, next_cursor

@@ -1,0 +1,438 @@
+"""The credential types: one small class each, that validates its fields and opens a session.
+
+The registry maps `credential_type` to its class; callers never branch on the type themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+
+from app.integrations.aws.errors import AwsError, AwsFailure, CallContext, mask_access_key_id
+from app.integrations.aws.platform import principal_arn_from_caller_arn
+from app.integrations.aws.sessions import (
+    PARTITION_HOME_REGION,
+    AwsSession,
+    account_of_arn,
+    call_aws,
+    partition_of_arn,
+)
+
+DEFAULT_SESSION_NAME = "APIsec-Onboarder"
+DEFAULT_CHILD_ROLE_NAME = "APIsecChildRole"
+
+ROLE_ARN = re.compile(
+    r"arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):iam::\d{12}:role/"
+    r"(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}"
+)
+ACCESS_KEY_ID = re.compile(r"AKIA[A-Z0-9]{16}")
+SECRET_ACCESS_KEY = re.compile(r"[A-Za-z0-9/+=]{40}")
+SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
+EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}")
+ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+
+
+def validate_role_arn(value: str) -> str:
+    value = value.strip()
+    if not ROLE_ARN.fullmatch(value):
+        raise ValueError(
+            "must be an IAM role ARN: arn:<partition>:iam::<12-digit account id>:role/<path/name>"
+        )
+    return value
+
+
+def validate_session_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not SESSION_NAME.fullmatch(value):
+        raise ValueError("must be 2 to 64 characters of letters, digits and +=,.@_-")
+    return value
+
+
+def validate_external_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not EXTERNAL_ID.fullmatch(value):
+        raise ValueError("must be 2 to 1224 characters of letters, digits and +=,.@:/_-")
+    return value
+
+
+def validate_access_key_id(value: str) -> str:
+    value = value.strip()
+    if value.startswith("ASIA"):
+        raise ValueError(
+            "is a temporary key (ASIA...), which expires; create a long-term access key "
+            "(AKIA...) for an IAM user"
+        )
+    if not ACCESS_KEY_ID.fullmatch(value):
+        raise ValueError(
+            "must be an IAM user's access key id: AKIA followed by 16 letters or digits"
+        )
+    return value
+
+
+def validate_secret_access_key(value: SecretStr) -> SecretStr:
+    secret = value.get_secret_value().strip()
+    if not SECRET_ACCESS_KEY.fullmatch(secret):
+        # Never echo the value: pydantic would put `input` in the error, so raise plainly.
+        raise ValueError(
+            "must be the 40-character secret access key shown when the key was created"
+        )
+    return SecretStr(secret)
+
+
+def validate_role_name(value: str) -> str:
+    value = value.strip()
+    if not ROLE_NAME.fullmatch(value):
+        raise ValueError(
+            "must be an IAM role name: 1 to 64 characters of letters, digits and +=,.@_-"
+        )
+    return value
+
+
+RoleArn = Annotated[str, AfterValidator(validate_role_arn)]
+SessionName = Annotated[str | None, AfterValidator(validate_session_name)]
+ExternalId = Annotated[str | None, AfterValidator(validate_external_id)]
+AccessKeyId = Annotated[str, AfterValidator(validate_access_key_id)]
+SecretAccessKey = Annotated[SecretStr, AfterValidator(validate_secret_access_key)]
+RoleName = Annotated[str, AfterValidator(validate_role_name)]
+
+
+# ------------------------------------------------------------------------------ probe results
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class AccountStatus:
+    account_id: str
+    name: str | None
+    status: str | None
+    reachable: bool
+    error: AwsFailure | None = None
+
+
+@dataclass
+class ProbeResult:
+    ok: bool
+    account_id: str | None = None
+    arn: str | None = None
+    checks: list[Check] = field(default_factory=list)
+    accounts: list[AccountStatus] | None = None
+    error: AwsFailure | None = None
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    """What every credential type needs from the service to open a session."""
+
+    platform: Callable[[], AwsSession]
+    tenant_external_id: str
+    max_workers: int = 32
+    # Configured (ONBOARDER_PLATFORM_PRINCIPAL_ARN); else asked of STS when a hint needs it.
+    platform_principal_arn: str | None = None
+
+    def platform_session(self) -> AwsSession:
+        """The platform's session, knowing its principal ARN (for trust-policy hints)."""
+        session = self.platform()
+        if self.platform_principal_arn:
+            session.principal_arn = self.platform_principal_arn
+        else:
+            identity = session.caller_identity(
+                action_context=CallContext(
+                    action="sts:GetCallerIdentity", uses_platform_credentials=True
+                )
+            )
+            session.principal_arn = principal_arn_from_caller_arn(identity["Arn"])
+        return session
+
+
+class _Failed(Exception):
+    def __init__(self, failure: AwsFailure) -> None:
+        self.failure = failure
+
+
+def _apigateway_check(session: AwsSession, region: str, account_id: str | None) -> Check:
+    context = CallContext(action="apigateway:GET", account_id=account_id, region=region)
+    call_aws(context, lambda: session.client("apigateway", region).get_rest_apis(limit=1))
+    return Check(
+        name="apigateway:GET",
+        ok=True,
+        detail=f"Listed REST APIs in {region} (one item asked for).",
+    )
+
+
+def _run(result: ProbeResult, name: str, step: Callable[[], Check]) -> Check:
+    try:
+        check = step()
+    except AwsError as exc:
+        result.checks.append(Check(name=name, ok=False, detail=exc.failure.message))
+        raise _Failed(exc.failure) from None
+    result.checks.append(check)
+    return check
+
+
+# ------------------------------------------------------------------------------ the registry
+class CredentialSpec(BaseModel):
+    """Fields of one credential type. Subclasses register themselves by credential_type."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    type_name: ClassVar[str]
+    registry: ClassVar[dict[str, type[CredentialSpec]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = getattr(cls, "type_name", None)
+        if name and name not in CredentialSpec.registry:
+            CredentialSpec.registry[name] = cls
+
+    def external_id_for(self, context: ProbeContext) -> str:
+        own = getattr(self, "external_id", None)
+        return own or context.tenant_external_id
+
+    def open(self, context: ProbeContext) -> AwsSession:
+        """A session in the connection's own account (the central role's, for central_role)."""
+        raise NotImplementedError
+
+    def probe(self, context: ProbeContext) -> ProbeResult:
+        """Try the credentials step by step; the answer says which step failed and why."""
+        result = ProbeResult(ok=False)
+        try:
+            self._probe(context, result)
+        except _Failed as failed:
+            result.ok = False
+            result.error = failed.failure
+            return result
+        result.ok = True
+        return result
+
+    def _probe(self, context: ProbeContext, result: ProbeResult) -> None:
+        raise NotImplementedError
+
+
+class AwsUserCredentials(CredentialSpec):
+    type_name: ClassVar[str] = "aws_user"
+    credential_type: Literal["aws_user"] = "aws_user"
+    access_key_id: AccessKeyId = Field(examples=["AKIAIOSFODNN7EXAMPLE"])
+    secret_access_key: SecretAccessKey = Field(json_schema_extra={"writeOnly": True})
+
+    @property
+    def masked_access_key_id(self) -> str:
+        return mask_access_key_id(self.access_key_id)
+
+    def open(self, context: ProbeContext) -> AwsSession:
+        return AwsSession.from_access_key(
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key.get_secret_value(),
+        )
+
+    def _probe(self, context: ProbeContext, result: ProbeResult) -> None:
+        session = self.open(context)
+
+        def identity() -> Check:
+            found = session.caller_identity()
+            result.account_id, result.arn = found["Account"], found["Arn"]
+            return Check(
+                name="credentials",
+                ok=True,
+                detail=f"The access key {self.masked_access_key_id} belongs to {found['Arn']}.",
+            )
+
+        _run(result, "credentials", identity)
+        _run(
+            result,
+            "apigateway:GET",
+            lambda: _apigateway_check(session, session.home_region, result.account_id),
+        )
+
+
+class AssumeRoleCredentials(CredentialSpec):
+    type_name: ClassVar[str] = "assume_role"
+    credential_type: Literal["assume_role"] = "assume_role"
+    role_arn: RoleArn = Field(examples=["arn:aws:iam::999988887777:role/APIGatewayAccessRole"])
+    session_name: SessionName = None
+    external_id: ExternalId = None
+
+    def open(self, context: ProbeContext) -> AwsSession:
+        return context.platform_session().assume_role(
+            role_arn=self.role_arn,
+            session_name=self.session_name or DEFAULT_SESSION_NAME,
+            external_id=self.external_id_for(context),
+        )
+
+    def _probe(self, context: ProbeContext, result: ProbeResult) -> None:
+        holder: dict[str, AwsSession] = {}
+
+        def assume() -> Check:
+            holder["session"] = session = self.open(context)
+            found = session.caller_identity()
+            result.account_id, result.arn = found["Account"], found["Arn"]
+            return Check(
+                name="assume_role",
+                ok=True,
+                detail=f"Assumed {self.role_arn} with an external id as {found['Arn']}.",
+            )
+
+        _run(result, "assume_role", assume)
+        session = holder["session"]
+        _run(
+            result,
+            "apigateway:GET",
+            lambda: _apigateway_check(session, session.home_region, result.account_id),
+        )
+
+
+class CentralRoleCredentials(CredentialSpec):
+    type_name: ClassVar[str] = "central_role"
+    credential_type: Literal["central_role"] = "central_role"
+    central_role_arn: RoleArn = Field(examples=["arn:aws:iam::111122223333:role/APIsecCentralRole"])
+    session_name: SessionName = None
+    child_role_name: RoleName = DEFAULT_CHILD_ROLE_NAME
+    external_id: ExternalId = None
+
+    @property
+    def management_account_id(self) -> str:
+        return account_of_arn(self.central_role_arn)
+
+    def child_role_arn(self, account_id: str) -> str:
+        partition = partition_of_arn(self.central_role_arn)
+        return f"arn:{partition}:iam::{account_id}:role/{self.child_role_name}"
+
+    def open(self, context: ProbeContext) -> AwsSession:
+        return context.platform_session().assume_role(
+            role_arn=self.central_role_arn,
+            session_name=self.session_name or DEFAULT_SESSION_NAME,
+            external_id=self.external_id_for(context),
+        )
+
+    def list_accounts(self, central: AwsSession) -> list[AccountStatus]:
+        """Every account of the organization, all pages (AWS gives at most 20 a page)."""
+        context = CallContext(action="organizations:ListAccounts", role_arn=self.central_role_arn)
+
+        def fetch() -> list[AccountStatus]:
+            paginator = central.client("organizations").get_paginator("list_accounts")
+            accounts = []
+            for page in paginator.paginate(PaginationConfig={"PageSize": 20}):
+                for account in page.get("Accounts", []):
+                    accounts.append(
+                        AccountStatus(
+                            account_id=account["Id"],
+                            name=account.get("Name"),
+                            status=account.get("State") or account.get("Status"),
+                            reachable=False,
+                        )
+                    )
+            return accounts
+
+        return call_aws(context, fetch)
+
+    def child_session(
+        self, central: AwsSession, account_id: str, context: ProbeContext
+    ) -> AwsSession:
+        role_arn = self.child_role_arn(account_id)
+        external_id = self.external_id_for(context)
+        return central.assume_role(
+            role_arn=role_arn,
+            session_name=self.session_name or DEFAULT_SESSION_NAME,
+            external_id=external_id,
+            context=CallContext(
+                action="sts:AssumeRole",
+                role_arn=role_arn,
+                external_id_sent=True,
+                principal_arn=self.central_role_arn,
+                account_id=account_id,
+                child_role_in_management_account=account_id == self.management_account_id,
+            ),
+        )
+
+    def _probe_child(
+        self, central: AwsSession, account: AccountStatus, context: ProbeContext
+    ) -> None:
+        region = PARTITION_HOME_REGION.get(partition_of_arn(self.central_role_arn), "us-east-1")
+        try:
+            child = self.child_session(central, account.account_id, context)
+            _apigateway_check(child, region, account.account_id)
+        except AwsError as exc:
+            account.reachable = False
+            account.error = exc.failure
+            return
+        account.reachable = True
+
+    def _probe(self, context: ProbeContext, result: ProbeResult) -> None:
+        holder: dict[str, AwsSession] = {}
+
+        def assume() -> Check:
+            holder["central"] = central = self.open(context)
+            found = central.caller_identity()
+            result.account_id, result.arn = found["Account"], found["Arn"]
+            return Check(
+                name="assume_role",
+                ok=True,
+                detail=f"Assumed the central role {self.central_role_arn} as {found['Arn']}.",
+            )
+
+        _run(result, "assume_role", assume)
+        central = holder["central"]
+        accounts: list[AccountStatus] = []
+
+        def list_all() -> Check:
+            accounts.extend(self.list_accounts(central))
+            active = sum(1 for account in accounts if account.status == "ACTIVE")
+            return Check(
+                name="organizations:ListAccounts",
+                ok=True,
+                detail=f"The organization has {len(accounts)} accounts, {active} of them active.",
+            )
+
+        _run(result, "organizations:ListAccounts", list_all)
+        result.accounts = accounts
+        active = [account for account in accounts if account.status == "ACTIVE"]
+        if active:
+            workers = max(1, min(context.max_workers, len(active)))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="child-role") as pool:
+                list(pool.map(lambda account: self._probe_child(central, account, context), active))
+
+        reachable = [account for account in active if account.reachable]
+        unreachable = [account for account in active if not account.reachable]
+        detail = (
+            f"{len(reachable)} of {len(active)} active accounts reachable through "
+            f"{self.child_role_name} with apigateway:GET."
+        )
+        if unreachable:
+            detail += " Unreachable: " + ", ".join(
+                f"{account.account_id} ({account.error.code if account.error else 'unknown'})"
+                for account in unreachable
+            )
+        members = [a for a in active if a.account_id != self.management_account_id]
+        ok = bool(reachable) or not members
+        result.checks.append(Check(name="child_roles", ok=ok, detail=detail))
+        if not ok:
+            first = unreachable[0].error if unreachable else None
+            raise _Failed(
+                AwsFailure(
+                    code=first.code if first else "role_not_assumable",
+                    message=f"No account of the organization could be reached through "
+                    f"{self.child_role_name}.",
+                    hint=(first.hint if first else "")
+                    + " Check that the child-role StackSet (service-managed, automatic "
+                    "deployment on) has deployed to the organization's accounts.",
+                )
+            )
+
+
+def credential_type(name: str) -> type[CredentialSpec]:
+    return CredentialSpec.registry[name]
+
+
+CREDENTIAL_TYPES: tuple[str, ...] = ("aws_user", "assume_role", "central_role")

@@ -1,0 +1,317 @@
+"""One mapping from whatever boto3 raises to a stable code and a hint that says what to fix."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+
+# Regions that exist but must be enabled per account ("opt-in" regions).
+OPT_IN_REGIONS = frozenset(
+    {
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-south-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ca-west-1",
+        "eu-central-2",
+        "eu-south-1",
+        "eu-south-2",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+    }
+)
+
+_INVALID_KEY_CODES = {
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidAccessKeyId",
+    "AuthFailure",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+}
+_EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+_THROTTLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "ProvisionedThroughputExceededException",
+}
+_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"}
+
+_ACCESS_KEY_ID = re.compile(r"\b(AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,124}\b")
+_SECRET_LIKE = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])")
+
+
+@dataclass(frozen=True)
+class AwsFailure:
+    code: str
+    message: str
+    hint: str
+
+
+class AwsError(Exception):
+    """An AWS call failed in a way the user can act on; str() is safe to show and log."""
+
+    def __init__(self, failure: AwsFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What was being attempted, so the hint can name the exact policy or role to fix."""
+
+    action: str
+    role_arn: str | None = None
+    external_id_sent: bool = False
+    # Who does the assuming: the platform's principal, or the central role for a child role.
+    principal_arn: str | None = None
+    account_id: str | None = None
+    region: str | None = None
+    uses_platform_credentials: bool = False
+    child_role_in_management_account: bool = False
+
+
+def mask_access_key_id(value: str) -> str:
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def scrub(text: str) -> str:
+    """AWS messages can quote the caller's access key id; never pass one on unmasked."""
+    text = _ACCESS_KEY_ID.sub(lambda match: mask_access_key_id(match.group(0)), text)
+    return _SECRET_LIKE.sub("[REDACTED]", text)
+
+
+_XML_CODE = re.compile(r"<Code>([^<]+)</Code>")
+_XML_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
+
+
+def _client_error_parts(exc: ClientError) -> tuple[str, str, int]:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", "") or "")
+    message = str(error.get("Message", "") or "")
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if code.isdigit():
+        # Some endpoints (moto's API Gateway among them) answer a bare status as the code and
+        # an XML error document as the message: take the real code and message from it.
+        status = status or int(code)
+        inner_code, inner_message = _XML_CODE.search(message), _XML_MESSAGE.search(message)
+        if inner_code:
+            code = inner_code.group(1)
+        if inner_message:
+            message = inner_message.group(1)
+    return code, scrub(message), status
+
+
+def classify(exc: BaseException, context: CallContext) -> AwsFailure:
+    """The stable code, a message, and what to fix, for an exception raised by a boto3 call."""
+    action = context.action
+    where = _where(context)
+
+    if isinstance(exc, AwsError):
+        return exc.failure
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return AwsFailure(
+            code="platform_credentials_missing",
+            message="The service has no AWS credentials of its own to call AWS with.",
+            hint="The operator must give the service AWS credentials (environment, shared "
+            "config, or an instance/container role) before roles can be assumed.",
+        )
+    if isinstance(
+        exc,
+        EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError,
+    ):
+        return AwsFailure(
+            code="aws_unreachable",
+            message=f"AWS could not be reached for {action}{where}.",
+            hint="Check the service's network access to AWS (proxy, firewall, DNS) and try "
+            "again; nothing is wrong with the connection's settings as far as is known.",
+        )
+    if not isinstance(exc, ClientError):
+        if isinstance(exc, BotoCoreError):
+            return AwsFailure(
+                code="aws_error",
+                message=f"The AWS SDK failed on {action}{where}: {type(exc).__name__}.",
+                hint="Try again; if it persists, report it with the request id.",
+            )
+        raise exc
+
+    code, message, status = _client_error_parts(exc)
+    quoted = f" AWS said: {message}" if message else ""
+
+    if code in _THROTTLE_CODES or status == 429:
+        return AwsFailure(
+            code="throttled",
+            message=f"AWS throttled {action}{where} and retries did not get through.{quoted}",
+            hint="Wait a minute and try again; if other tools use the same account heavily, "
+            "AWS's per-account API quota is shared with them.",
+        )
+    if code in _EXPIRED_CODES:
+        return AwsFailure(
+            code="expired_credentials",
+            message=f"The credentials used for {action} have expired.{quoted}",
+            hint="Temporary credentials expire; give the connection a long-term access key of "
+            "an IAM user, or, for a role, test again to assume it anew.",
+        )
+    if code == "AWSOrganizationsNotInUseException":
+        return AwsFailure(
+            code="organizations_not_in_use",
+            message=f"The account of the central role is not in an AWS organization.{quoted}",
+            hint="A central role must live in the management account of an AWS Organization "
+            "(or a delegated administrator account). For a single account, use the "
+            "'assume_role' connection type instead.",
+        )
+    if code == "OptInRequired" or (context.region in OPT_IN_REGIONS and code in _INVALID_KEY_CODES):
+        return AwsFailure(
+            code="region_not_enabled",
+            message=f"Region {context.region} is not enabled for the account{where}.",
+            hint=f"Enable {context.region} in the account's settings (Account > AWS Regions) "
+            "or leave the region out.",
+        )
+
+    if context.uses_platform_credentials and (
+        code in _INVALID_KEY_CODES or code in _EXPIRED_CODES or code == "SignatureDoesNotMatch"
+    ):
+        return AwsFailure(
+            code="platform_credentials_invalid",
+            message=f"The service's own AWS credentials were refused.{quoted}",
+            hint="The operator must fix the service's AWS credentials; the customer's "
+            "role cannot be assumed until then.",
+        )
+
+    if action == "sts:AssumeRole" and (
+        code in _DENIED_CODES or code in _INVALID_KEY_CODES or status in {401, 403}
+    ):
+        if context.uses_platform_credentials and code in _INVALID_KEY_CODES:
+            return AwsFailure(
+                code="platform_credentials_invalid",
+                message=f"The service's own AWS credentials were refused.{quoted}",
+                hint="The operator must fix the service's AWS credentials; the customer's "
+                "role cannot be assumed until then.",
+            )
+        return _role_not_assumable(context, quoted)
+
+    if code in _INVALID_KEY_CODES or code == "SignatureDoesNotMatch":
+        if code == "SignatureDoesNotMatch":
+            hint = (
+                "The secret access key does not belong to this access key id. Paste the "
+                "secret that was shown when the key was created, or create a new key."
+            )
+        else:
+            hint = (
+                "AWS does not know this access key id: it is mistyped, deleted or inactive. "
+                "Create a new access key for the IAM user (IAM > Users > Security "
+                "credentials) and update the connection."
+            )
+        return AwsFailure(
+            code="invalid_credentials",
+            message=f"AWS rejected the credentials for {action}.{quoted}",
+            hint=hint,
+        )
+
+    if code in _DENIED_CODES or status == 403:
+        return _access_denied(context, code, message, quoted)
+
+    if code in {"NotFoundException", "NoSuchEntity", "ResourceNotFoundException"}:
+        return AwsFailure(
+            code="not_found",
+            message=f"AWS did not find what {action} asked for{where}.{quoted}",
+            hint="It may have been deleted in AWS; list again.",
+        )
+    return AwsFailure(
+        code="aws_error",
+        message=f"{action}{where} failed with {code or status or 'an unknown error'}.{quoted}",
+        hint="Try again; if it persists, check the AWS service health and report the code.",
+    )
+
+
+def _where(context: CallContext) -> str:
+    parts = []
+    if context.account_id:
+        parts.append(f"account {context.account_id}")
+    if context.region:
+        parts.append(f"region {context.region}")
+    return f" in {', '.join(parts)}" if parts else ""
+
+
+def _role_not_assumable(context: CallContext, quoted: str) -> AwsFailure:
+    role = context.role_arn or "the role"
+    if context.child_role_in_management_account:
+        return AwsFailure(
+            code="role_not_assumable",
+            message=f"{role} cannot be assumed in the management account.{quoted}",
+            hint="Service-managed StackSets never deploy to the management account, so it "
+            "usually has no child role. Create the role there by hand (same template) if it "
+            "has APIs to test; otherwise nothing needs doing.",
+        )
+    trust = context.principal_arn or "the platform's principal (see GET /aws/setup)"
+    external = (
+        " with the condition StringEquals sts:ExternalId equal to the external id of this "
+        "connection (or of your tenant, see GET /aws/setup)"
+        if context.external_id_sent
+        else ""
+    )
+    return AwsFailure(
+        code="role_not_assumable",
+        message=f"{role} could not be assumed.{quoted}",
+        hint=f"Check that {role} exists, and that its trust policy allows sts:AssumeRole to "
+        f"{trust}{external}.",
+    )
+
+
+def _access_denied(context: CallContext, code: str, message: str, quoted: str) -> AwsFailure:
+    action = context.action
+    where = _where(context)
+    if action.startswith("apigateway"):
+        return AwsFailure(
+            code="access_denied",
+            message=f"Listing API Gateway APIs was denied{where}.{quoted}",
+            hint="Allow the action apigateway:GET on resource * in the policy of the IAM user "
+            "or role this connection uses (GET /aws/setup shows the read-only policy). "
+            "Check also for a service control policy that denies it.",
+        )
+    if action == "organizations:ListAccounts":
+        if "not authorized to perform" in message:
+            return AwsFailure(
+                code="access_denied",
+                message=f"The central role may not list the organization's accounts.{quoted}",
+                hint="Add organizations:ListAccounts (and sts:AssumeRole) on * to the central "
+                "role's permissions policy.",
+            )
+        return AwsFailure(
+            code="not_management_account",
+            message="The central role's account may not list the organization's accounts: it "
+            f"is not the management account or a delegated administrator.{quoted}",
+            hint="Create the central role in the organization's management account, or "
+            "register its account as a delegated administrator for AWS Organizations.",
+        )
+    return AwsFailure(
+        code="access_denied",
+        message=f"{action}{where} was denied.{quoted}",
+        hint=f"Allow {action} in the policy of the IAM user or role this connection uses.",
+    )

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, Field
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+def _account_id(value: str) -> str:
+    if not _ACCOUNT_ID.fullmatch(value):
+        raise ValueError("must be a 12-digit AWS account id, e.g. 123456789012")
+    return value
+
+
+AccountId = Annotated[str, AfterValidator(_account_id)]
+
+
+class RoleSetup(BaseModel):
+    role_name: str
+    policy: dict[str, Any] = Field(description="The role's permissions policy (IAM JSON).")
+    trust_policy: dict[str, Any] = Field(description="Who may assume the role (IAM JSON).")
+    cloudformation_template: str = Field(description="A CloudFormation template (YAML).")
+
+
+class SetupInstructions(BaseModel):
+    """Ordered steps, one list per credential type."""
+
+    aws_user: list[str]
+    assume_role: list[str]
+    central_role: list[str]
+
+
+class AwsSetup(BaseModel):
+    platform_principal_arn: str = Field(
+        description="The identity customers' roles trust: the service's own AWS principal."
+    )
+    external_id: str = Field(description="The tenant's sts:ExternalId.")
+    read_only_policy: dict[str, Any] = Field(
+        description="The permissions an IAM user or role needs: apigateway:GET on *."
+    )
+    trust_policy: dict[str, Any] = Field(
+        description="The trust policy of an 'assume_role' role, with the external id condition."
+    )
+    central_role: RoleSetup
+    child_role: RoleSetup
+    instructions: SetupInstructions

@@ -1,0 +1,306 @@
+"""Test Connection: each credential type's success, and each failure a user can fix.
+
+moto runs with IAM enforced (`enforcing_iam`) so that signatures, identity policies and
+same-account trust policies (with their sts:ExternalId condition) are really evaluated. What
+moto cannot produce is answered by botocore's Stubber (`stub_service`), as each test says.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import TenantWithKey
+from tests.connections.aws_fixtures import (
+    IamUser,
+    StubPlan,
+    allow,
+    enforcing_iam,
+    make_role,
+    make_user,
+)
+
+MGMT = "123456789012"
+
+
+def last_assumed(account_id: str) -> Any:
+    from moto.sts.models import sts_backends
+
+    return sts_backends[account_id]["aws"].assumed_roles[-1]
+
+
+def check(body: dict[str, Any], name: str) -> dict[str, Any]:
+    found = [item for item in body["checks"] if item["name"] == name]
+    assert found, f"no check {name}: {body['checks']}"
+    result: dict[str, Any] = found[0]
+    return result
+
+
+def user_body(user: IamUser) -> dict[str, Any]:
+    return {
+        "credential_type": "aws_user",
+        "access_key_id": user.access_key_id,
+        "secret_access_key": user.secret_access_key,
+    }
+
+
+# ------------------------------------------------------------------------------------ aws_user
+def test_an_iam_users_key_with_apigateway_get_passes(
+    client: TestClient, tenant: TenantWithKey, aws: None
+) -> None:
+    reader = make_user("reader", allow("apigateway:GET"))
+
+    body = client.post(
+        "/api/v1/connections/test", json=user_body(reader), headers=tenant.headers
+    ).json()
+    assert body["ok"] is True
+    assert body["error"] is None
+    assert body["account_id"] == MGMT
+    assert body["arn"] == reader.arn
+    assert check(body, "credentials")["ok"]
+    assert check(body, "apigateway:GET")["ok"]
+    assert body["accounts"] is None
+
+
+def test_an_unknown_access_key_is_invalid_credentials(
+    client: TestClient, tenant: TenantWithKey, aws: None
+) -> None:
+    make_user("reader", allow("apigateway:GET"))
+    unknown = IamUser(arn="", access_key_id="AKIAZZZZZZZZZZZZZZZZ", secret_access_key="a" * 40)
+    body = enforcing_iam(
+        lambda: client.post(
+            "/api/v1/connections/test", json=user_body(unknown), headers=tenant.headers
+        )
+    ).json()
+    assert body["ok"] is False
+    assert body["error"]["code"] == "invalid_credentials"
+    assert "Create a new access key" in body["error"]["hint"]
+    assert check(body, "credentials")["ok"] is False
+
+
+def test_a_wrong_secret_is_invalid_credentials_pointing_at_the_secret(
+    client: TestClient, tenant: TenantWithKey, aws: None
+) -> None:
+    reader = make_user("reader", allow("apigateway:GET"))
+    wrong = IamUser(reader.arn, reader.access_key_id, "b" * 40)
+    body = enforcing_iam(
+        lambda: client.post(
+            "/api/v1/connections/test", json=user_body(wrong), headers=tenant.headers
+        )
+    ).json()
+    assert body["error"]["code"] == "invalid_credentials"
+    assert "secret access key" in body["error"]["hint"]
+    assert reader.access_key_id not in str(body)
+
+
+def test_a_key_without_apigateway_get_is_access_denied(
+    client: TestClient, tenant: TenantWithKey, aws: None, stub_service: dict[str, StubPlan]
+) -> None:
+    # moto cannot evaluate API Gateway permissions (under enforced IAM it refuses every
+    # API Gateway signature), so the Stubber gives the answer AWS gives.
+    stub_service["apigateway"] = lambda stubber: stubber.add_client_error(
+        "get_rest_apis",
+        service_error_code="AccessDeniedException",
+        http_status_code=403,
+        service_message="User: arn:aws:iam::123456789012:user/no-policy is not authorized to "
+        "perform: apigateway:GET on resource: arn:aws:apigateway:us-east-1::/restapis",
+    )
+    no_policy = make_user("no-policy")
+    body = client.post(
+        "/api/v1/connections/test", json=user_body(no_policy), headers=tenant.headers
+    ).json()
+    assert body["ok"] is False
+    assert check(body, "credentials")["ok"] is True
+    assert check(body, "apigateway:GET")["ok"] is False
+    assert body["error"]["code"] == "access_denied"
+    assert "apigateway:GET" in body["error"]["hint"]
+
+
+def test_expired_credentials(
+    client: TestClient, tenant: TenantWithKey, aws: None, stub_service: dict[str, StubPlan]
+) -> None:
+    # moto never expires a key: the Stubber gives STS's ExpiredToken answer.
+    stub_service["sts"] = lambda stubber: stubber.add_client_error(
+        "get_caller_identity",
+        service_error_code="ExpiredToken",
+        http_status_code=403,
+        service_message="The security token included in the request is expired",
+    )
+    reader = make_user("reader", allow("apigateway:GET"))
+    body = client.post(
+        "/api/v1/connections/test", json=user_body(reader), headers=tenant.headers
+    ).json()
+    assert body["error"]["code"] == "expired_credentials"
+    assert "long-term access key" in body["error"]["hint"]
+
+
+def test_throttling_is_retried_to_success(
+    client: TestClient,
+    tenant: TenantWithKey,
+    aws: None,
+    throttling_apigateway: Any,
+    retry_sleeps: list[float],
+) -> None:
+    throttling_apigateway.throttles_left = 2
+    reader = make_user("reader", allow("apigateway:GET"))
+    body = client.post(
+        "/api/v1/connections/test", json=user_body(reader), headers=tenant.headers
+    ).json()
+    assert body["ok"] is True, body
+    assert throttling_apigateway.requests == 3
+    assert len(retry_sleeps) == 2
+
+
+def test_throttling_that_never_ends_is_throttled(
+    client: TestClient,
+    tenant: TenantWithKey,
+    aws: None,
+    throttling_apigateway: Any,
+    retry_sleeps: list[float],
+) -> None:
+    throttling_apigateway.throttles_left = 100
+    reader = make_user("reader", allow("apigateway:GET"))
+    body = client.post(
+        "/api/v1/connections/test", json=user_body(reader), headers=tenant.headers
+    ).json()
+    assert body["error"]["code"] == "throttled"
+    assert throttling_apigateway.requests == 5  # every attempt botocore allows
+    assert "try again" in body["error"]["hint"].lower()
+
+
+def test_aws_unreachable(
+    client: TestClient,
+    tenant: TenantWithKey,
+    monkeypatch: pytest.MonkeyPatch,
+    retry_sleeps: list[float],
+) -> None:
+    # Nothing listens on port 1: the same refusal a blocked network gives.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    body = client.post(
+        "/api/v1/connections/test",
+        json={
+            "credential_type": "aws_user",
+            "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        },
+        headers=tenant.headers,
+    ).json()
+    assert body["ok"] is False
+    assert body["error"]["code"] == "aws_unreachable"
+    assert "network" in body["error"]["hint"]
+
+
+# --------------------------------------------------------------------------------- assume_role
+def _role_body(role_arn: str, **extra: Any) -> dict[str, Any]:
+    return {"credential_type": "assume_role", "role_arn": role_arn, **extra}
+
+
+def test_a_role_trusting_the_platform_with_the_tenants_external_id_passes(
+    client: TestClient, tenant: TenantWithKey, platform_user: IamUser
+) -> None:
+    role_arn = make_role(
+        "APIGatewayAccessRole",
+        trusted=platform_user.arn,
+        external_id=tenant.tenant.external_id,
+        statements=[allow("apigateway:GET")],
+    )
+    # moto checks same-account trust policies only with IAM enforced, and then refuses every
+    # API Gateway call; the trust policy is exercised in the failure test below, and here the
+    # external id that reached STS is read back from moto.
+    body = client.post(
+        "/api/v1/connections/test", json=_role_body(role_arn), headers=tenant.headers
+    ).json()
+    assert body["ok"] is True, body
+    assert body["arn"].startswith(f"arn:aws:sts::{MGMT}:assumed-role/APIGatewayAccessRole/")
+    assert last_assumed(MGMT).external_id == tenant.tenant.external_id
+    assert check(body, "assume_role")["ok"]
+    assert check(body, "apigateway:GET")["ok"]
+
+
+def test_a_wrong_external_id_means_the_role_is_not_assumable(
+    client: TestClient, tenant: TenantWithKey, platform_user: IamUser
+) -> None:
+    role_arn = make_role(
+        "APIGatewayAccessRole",
+        trusted=platform_user.arn,
+        external_id="the-customers-other-id",
+        statements=[allow("apigateway:GET")],
+    )
+    body = enforcing_iam(
+        lambda: client.post(
+            "/api/v1/connections/test", json=_role_body(role_arn), headers=tenant.headers
+        )
+    ).json()
+    assert body["ok"] is False
+    assert body["error"]["code"] == "role_not_assumable"
+    assert "trust policy" in body["error"]["hint"]
+    assert "sts:ExternalId" in body["error"]["hint"]
+    assert platform_user.arn in body["error"]["hint"]
+    assert check(body, "assume_role")["ok"] is False
+
+
+def test_the_connections_own_external_id_is_sent(
+    client: TestClient, tenant: TenantWithKey, platform_user: IamUser
+) -> None:
+    role_arn = make_role(
+        "APIGatewayAccessRole",
+        trusted=platform_user.arn,
+        external_id="customer-chosen-id",
+        statements=[allow("apigateway:GET")],
+    )
+    request = _role_body(role_arn, external_id="customer-chosen-id", session_name="sec-team")
+    body = client.post("/api/v1/connections/test", json=request, headers=tenant.headers).json()
+    assert body["ok"] is True
+    assert body["arn"].endswith("/sec-team")
+    assert last_assumed(MGMT).external_id == "customer-chosen-id"
+
+
+def test_a_saved_connection_test_records_its_status(
+    client: TestClient, tenant: TenantWithKey, platform_user: IamUser
+) -> None:
+    role_arn = make_role(
+        "APIGatewayAccessRole",
+        trusted=platform_user.arn,
+        external_id=tenant.tenant.external_id,
+        statements=[allow("apigateway:GET")],
+    )
+    created = client.post(
+        "/api/v1/connections", json={"name": "prod", **_role_body(role_arn)}, headers=tenant.headers
+    ).json()
+    url = f"/api/v1/connections/{created['id']}"
+    result = client.post(f"{url}/test", headers=tenant.headers).json()
+    assert result["ok"] is True
+    saved = client.get(url, headers=tenant.headers).json()
+    assert saved["status"] == "ok"
+    assert saved["account_id"] == MGMT
+    assert datetime.fromisoformat(saved["last_tested_at"]).tzinfo is not None
+
+    # The customer changes the trust policy's external id: the next test says so, and the
+    # status follows.
+    boto3.client("iam").update_assume_role_policy(
+        RoleName="APIGatewayAccessRole",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": platform_user.arn},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"sts:ExternalId": "rotated"}},
+                    }
+                ],
+            }
+        ),
+    )
+    failed = enforcing_iam(lambda: client.post(f"{url}/test", headers=tenant.headers)).json()
+    assert failed["error"]["code"] == "role_not_assumable"
+    saved = client.get(url, headers=tenant.headers).json()
+    assert saved["status"] == "failed"
+    assert saved["last_error_code"] == "role_not_assumable"
+    assert saved["account_id"] == MGMT  # what the last good test found stays
