@@ -182,6 +182,27 @@ def _run(result: ProbeResult, name: str, step: Callable[[], Check]) -> Check:
     return check
 
 
+def _assume_step(
+    result: ProbeResult, open_session: Callable[[], AwsSession], what: str
+) -> AwsSession:
+    """The "assume_role" check: assume (with the external id) and say who we became."""
+    opened: list[AwsSession] = []
+
+    def assume() -> Check:
+        session = open_session()
+        opened.append(session)
+        found = session.caller_identity()
+        result.account_id, result.arn = found["Account"], found["Arn"]
+        return Check(
+            name="assume_role",
+            ok=True,
+            detail=f"Assumed {what} with an external id as {found['Arn']}.",
+        )
+
+    _run(result, "assume_role", assume)
+    return opened[0]
+
+
 # ------------------------------------------------------------------------------ the registry
 class CredentialSpec(BaseModel):
     """Fields of one credential type. Subclasses register themselves by credential_type."""
@@ -272,20 +293,7 @@ class AssumeRoleCredentials(CredentialSpec):
         )
 
     def _probe(self, context: ProbeContext, result: ProbeResult) -> None:
-        holder: dict[str, AwsSession] = {}
-
-        def assume() -> Check:
-            holder["session"] = session = self.open(context)
-            found = session.caller_identity()
-            result.account_id, result.arn = found["Account"], found["Arn"]
-            return Check(
-                name="assume_role",
-                ok=True,
-                detail=f"Assumed {self.role_arn} with an external id as {found['Arn']}.",
-            )
-
-        _run(result, "assume_role", assume)
-        session = holder["session"]
+        session = _assume_step(result, lambda: self.open(context), f"the role {self.role_arn}")
         _run(
             result,
             "apigateway:GET",
@@ -370,20 +378,9 @@ class CentralRoleCredentials(CredentialSpec):
         account.reachable = True
 
     def _probe(self, context: ProbeContext, result: ProbeResult) -> None:
-        holder: dict[str, AwsSession] = {}
-
-        def assume() -> Check:
-            holder["central"] = central = self.open(context)
-            found = central.caller_identity()
-            result.account_id, result.arn = found["Account"], found["Arn"]
-            return Check(
-                name="assume_role",
-                ok=True,
-                detail=f"Assumed the central role {self.central_role_arn} as {found['Arn']}.",
-            )
-
-        _run(result, "assume_role", assume)
-        central = holder["central"]
+        central = _assume_step(
+            result, lambda: self.open(context), f"the central role {self.central_role_arn}"
+        )
         accounts: list[AccountStatus] = []
 
         def list_all() -> Check:
