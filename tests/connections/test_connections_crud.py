@@ -258,3 +258,20 @@ def test_listing_pages_through_every_connection_once(
     assert assert_problem(bad, 422, "validation_error")["errors"][0]["field"] == "cursor"
     too_many = client.get("/api/v1/connections", params={"limit": 501}, headers=tenant.headers)
     assert assert_problem(too_many, 422, "validation_error")["errors"][0]["field"] == "limit"
+
+
+def test_a_name_taken_by_a_racing_request_is_a_409_not_a_500(
+    client: TestClient, tenant: TenantWithKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two requests that both passed the name check: the database's unique constraint decides.
+    from app.connections import service
+
+    assert (
+        client.post("/api/v1/connections", json=user_body(), headers=tenant.headers).status_code
+        == 201
+    )
+    monkeypatch.setattr(service, "_ensure_name_free", lambda *args, **kwargs: None)
+    racing = client.post("/api/v1/connections", json=user_body(), headers=tenant.headers)
+    assert_problem(racing, 409, "conflict")
+    listing = client.get("/api/v1/connections", headers=tenant.headers).json()
+    assert len(listing["items"]) == 1
