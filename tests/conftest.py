@@ -17,13 +17,14 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.core.config import LogFormat, Mode, Settings
 from app.core.db import Database, normalize_database_url
 from app.core.logging import JsonFormatter, TextFormatter
 from app.core.migrations import upgrade
+from app.integrations.aws.platform import platform_principal
 from app.main import create_app
 from app.models import Base, Tenant
 from app.tenants import service as tenant_service
@@ -148,17 +149,29 @@ def database(settings: Settings) -> Iterator[Database]:
     db.dispose()
 
 
+@pytest.fixture(scope="session")
+def _cleanup_engine(database_url: str) -> Iterator[Engine]:
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    uses_database = "database_url" in request.fixturenames
+    engine: Engine | None = request.getfixturevalue("_cleanup_engine") if uses_database else None
     yield
-    if "database_url" not in request.fixturenames:
+    if engine is None:
         return
-    url = request.getfixturevalue("database_url")
-    engine = create_engine(url)
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
-    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _forget_platform_identity() -> None:
+    # The service looks its own AWS identity up once per process; tests change it at will.
+    platform_principal.forget()
 
 
 # ------------------------------------------------------------------------------------- the app

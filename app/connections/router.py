@@ -16,7 +16,7 @@ from app.connections.schemas import (
 )
 from app.core.db import SessionDep
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from app.integrations.aws.credentials import CredentialSpec, ProbeResult
+from app.integrations.aws.credentials import ProbeResult
 from app.integrations.aws.errors import AwsFailure
 from app.models import Connection
 from app.tenants.dependencies import CurrentTenant
@@ -71,17 +71,11 @@ def to_test_read(result: ProbeResult) -> ConnectionTestRead:
     )
 
 
-def _spec(body: CredentialSpec) -> CredentialSpec:
-    """The credential part of a request body, without the connection's name."""
-    spec_class = type(body).registry[type(body).type_name]
-    return spec_class.model_validate(body.model_dump(exclude={"name"}))
-
-
 @router.post("/test", response_model=ConnectionTestRead)
 def test_unsaved_connection(
     body: ConnectionTestRequest, context: ProbeContextDep, tenant: CurrentTenant
 ) -> ConnectionTestRead:
-    return to_test_read(service.probe(spec=_spec(body), context=context))
+    return to_test_read(service.probe(spec=body, context=context))
 
 
 @router.post("", response_model=ConnectionRead, status_code=status.HTTP_201_CREATED)
@@ -89,7 +83,7 @@ def create_connection(
     body: ConnectionCreate, tenant: CurrentTenant, session: SessionDep, box: SecretBoxDep
 ) -> ConnectionRead:
     connection = service.create(
-        session=session, tenant=tenant, data=_spec(body), name=body.name, secret_box=box
+        session=session, tenant=tenant, data=body, name=body.name, secret_box=box
     )
     return to_read(connection)
 

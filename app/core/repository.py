@@ -36,9 +36,3 @@ class TenantRepository(Generic[ModelT]):
         if row is None:
             raise NotFoundError(f"No {self.noun} with id {id_}.")
         return row
-
-    def add(self, row: ModelT) -> ModelT:
-        row.tenant_id = self.tenant_id  # type: ignore[attr-defined]
-        self.session.add(row)
-        self.session.flush()
-        return row

@@ -23,10 +23,8 @@ class PlatformIdentityUnavailableError(DomainError):
 
 def resolve_platform_principal_arn(configured: str | None) -> str:
     """The configured ARN if there is one, else who the service's own credentials are."""
-    if configured:
-        return configured
     try:
-        return platform_principal_arn()
+        return platform_principal_arn(configured)
     except PlatformIdentityError as exc:
         raise PlatformIdentityUnavailableError(
             f"The service could not determine its own AWS identity: {exc}",

@@ -46,10 +46,7 @@ def make_user(name: str, *statements: dict[str, Any]) -> IamUser:
     )
 
 
-def make_role(
-    name: str, *, trusted: str, external_id: str | None, statements: list[dict[str, Any]]
-) -> str:
-    iam = boto3.client("iam", region_name="us-east-1")
+def trust_policy(trusted: str, external_id: str | None) -> str:
     trust: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"AWS": trusted},
@@ -57,9 +54,15 @@ def make_role(
     }
     if external_id:
         trust["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [trust]})
+
+
+def make_role(
+    name: str, *, trusted: str, external_id: str | None, statements: list[dict[str, Any]]
+) -> str:
+    iam = boto3.client("iam", region_name="us-east-1")
     arn: str = iam.create_role(
-        RoleName=name,
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
+        RoleName=name, AssumeRolePolicyDocument=trust_policy(trusted, external_id)
     )["Role"]["Arn"]
     iam.put_role_policy(
         RoleName=name,

@@ -7,7 +7,6 @@ moto cannot produce is answered by botocore's Stubber (`stub_service`), as each 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from tests.connections.aws_fixtures import (
     enforcing_iam,
     make_role,
     make_user,
+    trust_policy,
 )
 
 MGMT = "123456789012"
@@ -200,15 +200,20 @@ def _role_body(role_arn: str, **extra: Any) -> dict[str, Any]:
     return {"credential_type": "assume_role", "role_arn": role_arn, **extra}
 
 
+def _access_role(platform_user: IamUser, external_id: str) -> str:
+    """The customer's role of AWS-SETUP.md: trusts the platform, reads API Gateway."""
+    return make_role(
+        "APIGatewayAccessRole",
+        trusted=platform_user.arn,
+        external_id=external_id,
+        statements=[allow("apigateway:GET")],
+    )
+
+
 def test_a_role_trusting_the_platform_with_the_tenants_external_id_passes(
     client: TestClient, tenant: TenantWithKey, platform_user: IamUser
 ) -> None:
-    role_arn = make_role(
-        "APIGatewayAccessRole",
-        trusted=platform_user.arn,
-        external_id=tenant.tenant.external_id,
-        statements=[allow("apigateway:GET")],
-    )
+    role_arn = _access_role(platform_user, tenant.tenant.external_id)
     # moto checks same-account trust policies only with IAM enforced, and then refuses every
     # API Gateway call; the trust policy is exercised in the failure test below, and here the
     # external id that reached STS is read back from moto.
@@ -225,12 +230,7 @@ def test_a_role_trusting_the_platform_with_the_tenants_external_id_passes(
 def test_a_wrong_external_id_means_the_role_is_not_assumable(
     client: TestClient, tenant: TenantWithKey, platform_user: IamUser
 ) -> None:
-    role_arn = make_role(
-        "APIGatewayAccessRole",
-        trusted=platform_user.arn,
-        external_id="the-customers-other-id",
-        statements=[allow("apigateway:GET")],
-    )
+    role_arn = _access_role(platform_user, "the-customers-other-id")
     body = enforcing_iam(
         lambda: client.post(
             "/api/v1/connections/test", json=_role_body(role_arn), headers=tenant.headers
@@ -247,12 +247,7 @@ def test_a_wrong_external_id_means_the_role_is_not_assumable(
 def test_the_connections_own_external_id_is_sent(
     client: TestClient, tenant: TenantWithKey, platform_user: IamUser
 ) -> None:
-    role_arn = make_role(
-        "APIGatewayAccessRole",
-        trusted=platform_user.arn,
-        external_id="customer-chosen-id",
-        statements=[allow("apigateway:GET")],
-    )
+    role_arn = _access_role(platform_user, "customer-chosen-id")
     request = _role_body(role_arn, external_id="customer-chosen-id", session_name="sec-team")
     body = client.post("/api/v1/connections/test", json=request, headers=tenant.headers).json()
     assert body["ok"] is True
@@ -263,12 +258,7 @@ def test_the_connections_own_external_id_is_sent(
 def test_a_saved_connection_test_records_its_status(
     client: TestClient, tenant: TenantWithKey, platform_user: IamUser
 ) -> None:
-    role_arn = make_role(
-        "APIGatewayAccessRole",
-        trusted=platform_user.arn,
-        external_id=tenant.tenant.external_id,
-        statements=[allow("apigateway:GET")],
-    )
+    role_arn = _access_role(platform_user, tenant.tenant.external_id)
     created = client.post(
         "/api/v1/connections", json={"name": "prod", **_role_body(role_arn)}, headers=tenant.headers
     ).json()
@@ -284,19 +274,7 @@ def test_a_saved_connection_test_records_its_status(
     # status follows.
     boto3.client("iam").update_assume_role_policy(
         RoleName="APIGatewayAccessRole",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": platform_user.arn},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {"StringEquals": {"sts:ExternalId": "rotated"}},
-                    }
-                ],
-            }
-        ),
+        PolicyDocument=trust_policy(platform_user.arn, "rotated"),
     )
     failed = enforcing_iam(lambda: client.post(f"{url}/test", headers=tenant.headers)).json()
     assert failed["error"]["code"] == "role_not_assumable"

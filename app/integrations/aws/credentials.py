@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from app.integrations.aws.errors import AwsError, AwsFailure, CallContext, mask_access_key_id
-from app.integrations.aws.platform import principal_arn_from_caller_arn
+from app.integrations.aws.platform import PlatformIdentityError, platform_principal_arn
 from app.integrations.aws.sessions import (
     PARTITION_HOME_REGION,
     AwsSession,
@@ -145,15 +145,10 @@ class ProbeContext:
     def platform_session(self) -> AwsSession:
         """The platform's session, knowing its principal ARN (for trust-policy hints)."""
         session = self.platform()
-        if self.platform_principal_arn:
-            session.principal_arn = self.platform_principal_arn
-        else:
-            identity = session.caller_identity(
-                action_context=CallContext(
-                    action="sts:GetCallerIdentity", uses_platform_credentials=True
-                )
-            )
-            session.principal_arn = principal_arn_from_caller_arn(identity["Arn"])
+        try:
+            session.principal_arn = platform_principal_arn(self.platform_principal_arn)
+        except PlatformIdentityError as exc:
+            raise AwsError(exc.failure) from None
         return session
 
 
@@ -169,6 +164,14 @@ def _apigateway_check(session: AwsSession, region: str, account_id: str | None) 
         name="apigateway:GET",
         ok=True,
         detail=f"Listed REST APIs in {region} (one item asked for).",
+    )
+
+
+def _apigateway_step(result: ProbeResult, session: AwsSession) -> None:
+    _run(
+        result,
+        "apigateway:GET",
+        lambda: _apigateway_check(session, session.home_region, result.account_id),
     )
 
 
@@ -271,11 +274,7 @@ class AwsUserCredentials(CredentialSpec):
             )
 
         _run(result, "credentials", identity)
-        _run(
-            result,
-            "apigateway:GET",
-            lambda: _apigateway_check(session, session.home_region, result.account_id),
-        )
+        _apigateway_step(result, session)
 
 
 class AssumeRoleCredentials(CredentialSpec):
@@ -294,11 +293,7 @@ class AssumeRoleCredentials(CredentialSpec):
 
     def _probe(self, context: ProbeContext, result: ProbeResult) -> None:
         session = _assume_step(result, lambda: self.open(context), f"the role {self.role_arn}")
-        _run(
-            result,
-            "apigateway:GET",
-            lambda: _apigateway_check(session, session.home_region, result.account_id),
-        )
+        _apigateway_step(result, session)
 
 
 class CentralRoleCredentials(CredentialSpec):
@@ -432,4 +427,4 @@ def credential_type(name: str) -> type[CredentialSpec]:
     return CredentialSpec.registry[name]
 
 
-CREDENTIAL_TYPES: tuple[str, ...] = ("aws_user", "assume_role", "central_role")
+CREDENTIAL_TYPES: tuple[str, ...] = tuple(CredentialSpec.registry)

@@ -195,7 +195,7 @@ def classify(exc: BaseException, context: CallContext) -> AwsFailure:
         )
 
     if context.uses_platform_credentials and (
-        code in _INVALID_KEY_CODES or code in _EXPIRED_CODES or code == "SignatureDoesNotMatch"
+        code in _INVALID_KEY_CODES or code == "SignatureDoesNotMatch"
     ):
         return AwsFailure(
             code="platform_credentials_invalid",
@@ -207,13 +207,6 @@ def classify(exc: BaseException, context: CallContext) -> AwsFailure:
     if action == "sts:AssumeRole" and (
         code in _DENIED_CODES or code in _INVALID_KEY_CODES or status in {401, 403}
     ):
-        if context.uses_platform_credentials and code in _INVALID_KEY_CODES:
-            return AwsFailure(
-                code="platform_credentials_invalid",
-                message=f"The service's own AWS credentials were refused.{quoted}",
-                hint="The operator must fix the service's AWS credentials; the customer's "
-                "role cannot be assumed until then.",
-            )
         return _role_not_assumable(context, quoted)
 
     if code in _INVALID_KEY_CODES or code == "SignatureDoesNotMatch":

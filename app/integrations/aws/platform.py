@@ -95,9 +95,10 @@ class PlatformPrincipal:
 platform_principal = PlatformPrincipal()
 
 
-def platform_principal_arn() -> str:
-    """The ARN customers trust in their roles: who the service's own credentials are.
+def platform_principal_arn(configured: str | None = None) -> str:
+    """The ARN customers trust in their roles: the configured one (ONBOARDER_PLATFORM_
+    PRINCIPAL_ARN) if any, else who the service's own credentials are (looked up once).
 
     Raises ``PlatformIdentityError`` when it cannot be determined.
     """
-    return platform_principal.get()
+    return configured or platform_principal.get()
