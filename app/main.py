@@ -16,6 +16,9 @@ from app.core.logging import configure_logging
 from app.core.migrations import upgrade
 from app.core.observability import Metrics, RequestMiddleware
 from app.core.security import build_secret_box
+from app.discovery.router import router as discovery_router
+from app.discovery.service import DiscoveryCache
+from app.integrations.aws.discovery import DiscoveryEngine
 from app.operations.router import router as operations_router
 from app.setup.router import router as setup_router
 from app.tenants.router import router as tenants_router
@@ -55,6 +58,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.db = database
     app.state.secret_box = secret_box
     app.state.metrics = Metrics()
+    app.state.discovery = DiscoveryEngine(max_in_flight=settings.aws_max_concurrency)
+    app.state.discovery_cache = DiscoveryCache(settings.discovery_cache_seconds)
 
     register_error_handlers(app)
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
@@ -63,6 +68,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     api.include_router(tenants_router)
     api.include_router(setup_router)
     api.include_router(connections_router)
+    api.include_router(discovery_router)
     app.include_router(api)
     app.include_router(operations_router)
     return app

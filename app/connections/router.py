@@ -17,7 +17,6 @@ from app.connections.schemas import (
 from app.core.db import SessionDep
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.integrations.aws.credentials import ProbeResult
-from app.integrations.aws.errors import AwsFailure
 from app.models import Connection
 from app.tenants.dependencies import CurrentTenant
 
@@ -45,11 +44,6 @@ def to_read(connection: Connection) -> ConnectionRead:
 
 
 def to_test_read(result: ProbeResult) -> ConnectionTestRead:
-    def failure(value: AwsFailure | None) -> AwsFailureRead | None:
-        if value is None:
-            return None
-        return AwsFailureRead(code=value.code, message=value.message, hint=value.hint)
-
     return ConnectionTestRead(
         ok=result.ok,
         account_id=result.account_id,
@@ -57,17 +51,8 @@ def to_test_read(result: ProbeResult) -> ConnectionTestRead:
         checks=[CheckRead(name=c.name, ok=c.ok, detail=c.detail) for c in result.checks],
         accounts=None
         if result.accounts is None
-        else [
-            AccountRead(
-                account_id=a.account_id,
-                name=a.name,
-                status=a.status,
-                reachable=a.reachable,
-                error=failure(a.error),
-            )
-            for a in result.accounts
-        ],
-        error=failure(result.error),
+        else [AccountRead.of(account) for account in result.accounts],
+        error=AwsFailureRead.of(result.error),
     )
 
 

@@ -10,6 +10,7 @@ from app.core.errors import UNION_TAGS
 from app.integrations.aws.credentials import (
     CREDENTIAL_TYPES,
     AccessKeyId,
+    AccountStatus,
     AssumeRoleCredentials,
     AwsUserCredentials,
     CentralRoleCredentials,
@@ -19,6 +20,7 @@ from app.integrations.aws.credentials import (
     SecretAccessKey,
     SessionName,
 )
+from app.integrations.aws.errors import AwsFailure
 
 UNION_TAGS.update(CREDENTIAL_TYPES)
 
@@ -96,6 +98,12 @@ class AwsFailureRead(BaseModel):
     message: str
     hint: str | None = None
 
+    @classmethod
+    def of(cls, failure: AwsFailure | None) -> AwsFailureRead | None:
+        if failure is None:
+            return None
+        return cls(code=failure.code, message=failure.message, hint=failure.hint)
+
 
 class CheckRead(BaseModel):
     name: str
@@ -109,6 +117,16 @@ class AccountRead(BaseModel):
     status: str | None
     reachable: bool
     error: AwsFailureRead | None = None
+
+    @classmethod
+    def of(cls, account: AccountStatus) -> AccountRead:
+        return cls(
+            account_id=account.account_id,
+            name=account.name,
+            status=account.status,
+            reachable=account.reachable,
+            error=AwsFailureRead.of(account.error),
+        )
 
 
 class ConnectionTestRead(BaseModel):

@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     # credentials are (sts:GetCallerIdentity), which is wrong behind some proxies.
     platform_principal_arn: str | None = None
     # Most AWS requests one connection test or discovery keeps in flight at once.
-    aws_max_concurrency: int = Field(default=32, ge=1, le=512)
+    aws_max_concurrency: int = Field(default=64, ge=1, le=512)
+    # How long a discovery's answer is reused for the next pages and the same question.
+    discovery_cache_seconds: int = Field(default=60, ge=0)
     # Lets an API key's last_used_at lag by this much instead of writing on every request.
     api_key_touch_interval_seconds: int = Field(default=60, ge=0)
 

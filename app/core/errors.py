@@ -59,6 +59,14 @@ class UnauthorizedError(DomainError):
     hint = "Send 'Authorization: Bearer <API key>' with a key created by 'onboarder keys create'."
 
 
+class UpstreamError(DomainError):
+    """A service the request depends on (AWS) failed; `code` and `hint` say what to fix."""
+
+    status = 502
+    code = "upstream_error"
+    title = "Upstream service failed"
+
+
 class ValidationFailedError(DomainError):
     """A rule on the input that the schema alone cannot express; names the offending field."""
 

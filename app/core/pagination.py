@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -43,6 +44,28 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise ValidationFailedError(
             "cursor", "is not a cursor this service gave out", hint="Start again without cursor."
         ) from exc
+
+
+def paginate_list(
+    items: Sequence[T], key: Callable[[T], tuple[str, ...]], *, limit: int, cursor: str | None
+) -> tuple[list[T], str | None]:
+    """Keyset pages over a list computed in memory (e.g. what AWS listed), ordered by `key`."""
+    ordered = sorted(items, key=key)
+    if cursor:
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            after = tuple(json.loads(base64.urlsafe_b64decode(padded.encode())))
+        except (ValueError, TypeError) as exc:
+            raise ValidationFailedError(
+                "cursor", "is not a cursor this service gave out", hint="Start again without it."
+            ) from exc
+        ordered = [item for item in ordered if key(item) > after]
+    page = ordered[:limit]
+    next_cursor = None
+    if len(ordered) > limit:
+        raw = json.dumps(list(key(page[-1]))).encode()
+        next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return page, next_cursor
 
 
 def paginate(

@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 
-from app.integrations.aws.sessions import AwsSession
+from app.integrations.aws.sessions import AwsSession, SharedClients
 
 
 @dataclass
@@ -102,20 +102,29 @@ def stub_service(monkeypatch: pytest.MonkeyPatch) -> dict[str, StubPlan]:
 
     Every client the service creates for a planned service name gets a Stubber with the plan;
     a key "service@<principal ARN>" limits the plan to the clients of that identity's session
-    (e.g. the STS client of the central role, which assumes the child roles).
+    (e.g. the STS client of the central role, which assumes the child roles), and a key
+    "service@<region>" to discovery's shared client of that region (all accounts use it).
     """
     plans: dict[str, StubPlan] = {}
     original = AwsSession.client
+    original_shared = SharedClients.client
 
-    def client(self: AwsSession, service: str, region: str | None = None) -> Any:
-        made = original(self, service, region)
-        plan = plans.get(f"{service}@{self.principal_arn}") or plans.get(service)
+    def attach(made: Any, plan: StubPlan | None) -> Any:
         if plan is not None and not getattr(made, "_test_stubbed", False):
             stubber = Stubber(made)
             plan(stubber)
             stubber.activate()
             made._test_stubbed = True
         return made
+
+    def shared_client(self: SharedClients, service: str, region: str) -> Any:
+        return attach(original_shared(self, service, region), plans.get(f"{service}@{region}"))
+
+    monkeypatch.setattr(SharedClients, "client", shared_client)
+
+    def client(self: AwsSession, service: str, region: str | None = None) -> Any:
+        made = original(self, service, region)
+        return attach(made, plans.get(f"{service}@{self.principal_arn}") or plans.get(service))
 
     monkeypatch.setattr(AwsSession, "client", client)
     return plans

@@ -6,10 +6,10 @@ The registry maps `credential_type` to its class; callers never branch on the ty
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
@@ -18,6 +18,7 @@ from app.integrations.aws.platform import PlatformIdentityError, platform_princi
 from app.integrations.aws.sessions import (
     PARTITION_HOME_REGION,
     AwsSession,
+    SessionCache,
     account_of_arn,
     call_aws,
     partition_of_arn,
@@ -141,6 +142,11 @@ class ProbeContext:
     max_workers: int = 32
     # Configured (ONBOARDER_PLATFORM_PRINCIPAL_ARN); else asked of STS when a hint needs it.
     platform_principal_arn: str | None = None
+    # Discovery reuses assumed sessions; a connection test always assumes afresh.
+    sessions: SessionCache | None = None
+
+    def assumed(self, key: tuple[str, ...], assume: Callable[[], AwsSession]) -> AwsSession:
+        return assume() if self.sessions is None else self.sessions.get_or_assume(key, assume)
 
     def platform_session(self) -> AwsSession:
         """The platform's session, knowing its principal ARN (for trust-policy hints)."""
@@ -206,6 +212,68 @@ def _assume_step(
     return opened[0]
 
 
+class AccountSource(Protocol):
+    """The accounts a connection reaches, and a session in each, for discovery."""
+
+    def account_pages(self) -> Iterator[list[AccountStatus]]:
+        """Accounts as they are listed, a page at a time (raises AwsError if listing fails)."""
+        ...
+
+    def session_for(self, account_id: str) -> AwsSession:
+        """A session in the account (raises AwsError if it cannot be reached)."""
+        ...
+
+    def default_account(self) -> str | None:
+        """The account to look in when none is named: the only one, or None for many."""
+        ...
+
+
+class _SingleAccount:
+    def __init__(
+        self, open_session: Callable[[], AwsSession], account_id: str | None = None
+    ) -> None:
+        self._open = open_session
+        self._account_id = account_id
+
+    def default_account(self) -> str:
+        if self._account_id is None:
+            self._account_id = self._open().caller_identity()["Account"]
+        return self._account_id
+
+    def account_pages(self) -> Iterator[list[AccountStatus]]:
+        account_id = self.default_account()
+        yield [AccountStatus(account_id=account_id, name=None, status=None, reachable=True)]
+
+    def session_for(self, account_id: str) -> AwsSession:
+        return self._open()
+
+
+class _Organization:
+    def __init__(
+        self, spec: CentralRoleCredentials, central: AwsSession, context: ProbeContext
+    ) -> None:
+        self._spec, self._central, self._context = spec, central, context
+
+    def account_pages(self) -> Iterator[list[AccountStatus]]:
+        return self._spec.account_pages(self._central)
+
+    def default_account(self) -> None:
+        return None
+
+    def session_for(self, account_id: str) -> AwsSession:
+        spec = self._spec
+        key = (
+            "child",
+            spec.child_role_arn(account_id),
+            spec.external_id_for(self._context),
+            spec.session_name or DEFAULT_SESSION_NAME,
+            spec.central_role_arn,
+        )
+        return self._context.assumed(
+            key, lambda: spec.child_session(self._central, account_id, self._context)
+        )
+
+
 # ------------------------------------------------------------------------------ the registry
 class CredentialSpec(BaseModel):
     """Fields of one credential type. Subclasses register themselves by credential_type."""
@@ -221,12 +289,25 @@ class CredentialSpec(BaseModel):
         if name and name not in CredentialSpec.registry:
             CredentialSpec.registry[name] = cls
 
+    @property
+    def partition(self) -> str:
+        """The AWS partition the credentials live in (aws, aws-cn, aws-us-gov)."""
+        for name in ("role_arn", "central_role_arn"):
+            arn = getattr(self, name, None)
+            if arn:
+                return partition_of_arn(arn)
+        return "aws"
+
     def external_id_for(self, context: ProbeContext) -> str:
         own = getattr(self, "external_id", None)
         return own or context.tenant_external_id
 
     def open(self, context: ProbeContext) -> AwsSession:
         """A session in the connection's own account (the central role's, for central_role)."""
+        raise NotImplementedError
+
+    def accounts(self, context: ProbeContext) -> AccountSource:
+        """Where discovery looks: the connection's one account, or every account it reaches."""
         raise NotImplementedError
 
     def probe(self, context: ProbeContext) -> ProbeResult:
@@ -261,6 +342,10 @@ class AwsUserCredentials(CredentialSpec):
             secret_access_key=self.secret_access_key.get_secret_value(),
         )
 
+    def accounts(self, context: ProbeContext) -> AccountSource:
+        session = self.open(context)
+        return _SingleAccount(lambda: session)
+
     def _probe(self, context: ProbeContext, result: ProbeResult) -> None:
         session = self.open(context)
 
@@ -291,6 +376,17 @@ class AssumeRoleCredentials(CredentialSpec):
             external_id=self.external_id_for(context),
         )
 
+    def accounts(self, context: ProbeContext) -> AccountSource:
+        key = (
+            "role",
+            self.role_arn,
+            self.external_id_for(context),
+            self.session_name or DEFAULT_SESSION_NAME,
+        )
+        return _SingleAccount(
+            lambda: context.assumed(key, lambda: self.open(context)), account_of_arn(self.role_arn)
+        )
+
     def _probe(self, context: ProbeContext, result: ProbeResult) -> None:
         session = _assume_step(result, lambda: self.open(context), f"the role {self.role_arn}")
         _apigateway_step(result, session)
@@ -319,26 +415,37 @@ class CentralRoleCredentials(CredentialSpec):
             external_id=self.external_id_for(context),
         )
 
-    def list_accounts(self, central: AwsSession) -> list[AccountStatus]:
-        """Every account of the organization, all pages (AWS gives at most 20 a page)."""
+    def accounts(self, context: ProbeContext) -> AccountSource:
+        key = (
+            "central",
+            self.central_role_arn,
+            self.external_id_for(context),
+            self.session_name or DEFAULT_SESSION_NAME,
+        )
+        return _Organization(self, context.assumed(key, lambda: self.open(context)), context)
+
+    def account_pages(self, central: AwsSession) -> Iterator[list[AccountStatus]]:
+        """The organization's accounts, a page at a time (AWS gives at most 20 a page)."""
         context = CallContext(action="organizations:ListAccounts", role_arn=self.central_role_arn)
+        paginator = central.client("organizations").get_paginator("list_accounts")
+        pages = iter(paginator.paginate(PaginationConfig={"PageSize": 20}))
+        while True:
+            page = call_aws(context, lambda: next(pages, None))
+            if page is None:
+                return
+            yield [
+                AccountStatus(
+                    account_id=account["Id"],
+                    name=account.get("Name"),
+                    status=account.get("State") or account.get("Status"),
+                    reachable=False,
+                )
+                for account in page.get("Accounts", [])
+            ]
 
-        def fetch() -> list[AccountStatus]:
-            paginator = central.client("organizations").get_paginator("list_accounts")
-            accounts = []
-            for page in paginator.paginate(PaginationConfig={"PageSize": 20}):
-                for account in page.get("Accounts", []):
-                    accounts.append(
-                        AccountStatus(
-                            account_id=account["Id"],
-                            name=account.get("Name"),
-                            status=account.get("State") or account.get("Status"),
-                            reachable=False,
-                        )
-                    )
-            return accounts
-
-        return call_aws(context, fetch)
+    def list_accounts(self, central: AwsSession) -> list[AccountStatus]:
+        """Every account of the organization, all pages."""
+        return [account for page in self.account_pages(central) for account in page]
 
     def child_session(
         self, central: AwsSession, account_id: str, context: ProbeContext

@@ -48,7 +48,7 @@ _INVALID_KEY_CODES = {
     "MissingAuthenticationToken",
 }
 _EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
-_THROTTLE_CODES = {
+THROTTLE_CODES = {
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -164,7 +164,7 @@ def classify(exc: BaseException, context: CallContext) -> AwsFailure:
     code, message, status = _client_error_parts(exc)
     quoted = f" AWS said: {message}" if message else ""
 
-    if code in _THROTTLE_CODES or status == 429:
+    if code in THROTTLE_CODES or status == 429:
         return AwsFailure(
             code="throttled",
             message=f"AWS throttled {action}{where} and retries did not get through.{quoted}",

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.connections.schemas import AccountRead, AwsFailureRead
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, paginate_list
+from app.discovery import service
+from app.discovery.dependencies import DiscoveryCacheDep, DiscoveryEngineDep, DiscoveryTargetDep
+from app.discovery.schemas import (
+    AccountPage,
+    AccountRegionRead,
+    CustomDomainRead,
+    DiscoveredApiPage,
+    DiscoveredApiRead,
+    DiscoveryErrorRead,
+    RegionList,
+    RegionRead,
+    StageRead,
+)
+from app.integrations.aws.apigateway import DiscoveredApi
+
+router = APIRouter(prefix="/connections/{connection_id}", tags=["discovery"])
+
+RegionQuery = Annotated[str, Query(description="AWS region, e.g. us-east-1")]
+AccountIdQuery = Annotated[
+    str | None, Query(description="12-digit account id (central role: one account)")
+]
+RefreshQuery = Annotated[
+    bool, Query(description="ask AWS again instead of reusing an answer a minute old")
+]
+
+
+def to_api_read(api: DiscoveredApi) -> DiscoveredApiRead:
+    return DiscoveredApiRead(
+        account_id=api.account_id,
+        region=api.region,
+        api_id=api.api_id,
+        name=api.name,
+        description=api.description,
+        protocol=api.protocol,
+        endpoint_type=api.endpoint_type,
+        vpc_endpoint_ids=api.vpc_endpoint_ids,
+        created_at=api.created_at,
+        tags=api.tags,
+        api_endpoint=api.api_endpoint,
+        execute_api_endpoint_disabled=api.execute_api_endpoint_disabled,
+        stages=[
+            StageRead(
+                name=stage.name,
+                deployment_id=stage.deployment_id,
+                created_at=stage.created_at,
+                updated_at=stage.updated_at,
+                instance_urls=stage.instance_urls,
+            )
+            for stage in api.stages
+        ],
+        custom_domain_urls=api.custom_domain_urls,
+        custom_domains=[
+            CustomDomainRead(
+                url=d.url, domain_name=d.domain_name, base_path=d.base_path, stage=d.stage
+            )
+            for d in api.custom_domains
+        ],
+    )
+
+
+@router.get("/accounts", response_model=AccountPage)
+def list_accounts(
+    target: DiscoveryTargetDep,
+    engine: DiscoveryEngineDep,
+    cache: DiscoveryCacheDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+    refresh: RefreshQuery = False,
+) -> AccountPage:
+    accounts = service.list_accounts(target=target, engine=engine, cache=cache, refresh=refresh)
+    page, next_cursor = paginate_list(
+        accounts, lambda a: ((a.name or "").lower(), a.account_id), limit=limit, cursor=cursor
+    )
+    return AccountPage(items=[AccountRead.of(a) for a in page], next_cursor=next_cursor)
+
+
+@router.get("/regions", response_model=RegionList)
+def list_regions(
+    target: DiscoveryTargetDep, engine: DiscoveryEngineDep, account_id: AccountIdQuery = None
+) -> RegionList:
+    found = service.list_regions(
+        target=target, engine=engine, account_id=service.validate_account_id(account_id)
+    )
+    return RegionList(
+        items=[
+            RegionRead(
+                region=r.region,
+                opt_in=r.opt_in,
+                enabled=r.enabled,
+                error=AwsFailureRead.of(r.error),
+            )
+            for r in found
+        ]
+    )
+
+
+@router.get("/apis", response_model=DiscoveredApiPage)
+def list_apis(
+    target: DiscoveryTargetDep,
+    engine: DiscoveryEngineDep,
+    cache: DiscoveryCacheDep,
+    region: RegionQuery,
+    account_id: AccountIdQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+    refresh: RefreshQuery = False,
+) -> DiscoveredApiPage:
+    result = service.discover_apis(
+        target=target,
+        engine=engine,
+        cache=cache,
+        region=service.validate_region(target, region),
+        account_id=service.validate_account_id(account_id),
+        refresh=refresh,
+    )
+    page, next_cursor = paginate_list(
+        result.apis,
+        lambda a: (a.account_id, a.region, a.name.lower(), a.api_id),
+        limit=limit,
+        cursor=cursor,
+    )
+    errors = [
+        DiscoveryErrorRead(
+            account_id=a.account_id,
+            region=None,
+            code=a.error.code,
+            message=a.error.message,
+            hint=a.error.hint,
+        )
+        for a in result.accounts
+        if a.error is not None
+    ] + [
+        DiscoveryErrorRead(
+            account_id=o.account_id,
+            region=o.region,
+            code=o.error.code,
+            message=o.error.message,
+            hint=o.error.hint,
+        )
+        for o in result.outcomes
+        if o.status == "failed" and o.error is not None
+    ]
+    return DiscoveredApiPage(
+        items=[to_api_read(api) for api in page],
+        next_cursor=next_cursor,
+        errors=sorted(errors, key=lambda e: (e.account_id, e.region or "")),
+        regions_not_enabled=sorted(
+            (
+                AccountRegionRead(account_id=o.account_id, region=o.region)
+                for o in result.outcomes
+                if o.status == "not_enabled"
+            ),
+            key=lambda r: (r.account_id, r.region),
+        ),
+    )

@@ -1,0 +1,149 @@
+"""Discovery: the accounts, regions and APIs a connection reaches, answered from the engine.
+
+A discovery's answer is kept for a short while (`discovery_cache_seconds`), so that the next
+page, or the same question from the console a moment later, does not walk AWS again; a changed
+connection (a new `updated_at`) never reuses an old answer.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from app.core.errors import NotFoundError, UpstreamError, ValidationFailedError
+from app.integrations.aws.credentials import AccountStatus, CredentialSpec, ProbeContext
+from app.integrations.aws.discovery import (
+    DiscoveryEngine,
+    DiscoveryResult,
+    RegionAvailability,
+    apigateway_regions,
+)
+from app.integrations.aws.errors import AwsError
+
+T = TypeVar("T")
+ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+@dataclass(frozen=True)
+class DiscoveryTarget:
+    """What discovery needs of a stored connection, read before any AWS call is made."""
+
+    tenant_id: uuid.UUID
+    connection_id: uuid.UUID
+    version: datetime
+    spec: CredentialSpec
+    context: ProbeContext
+
+
+class DiscoveryCache:
+    def __init__(self, ttl_seconds: float, max_entries: int = 256) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
+
+    def get_or_compute(
+        self, key: tuple[Any, ...], compute: Callable[[], T], *, refresh: bool = False
+    ) -> T:
+        now = time.monotonic()
+        if not refresh and self._ttl > 0:
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None and entry[0] > now:
+                    value: T = entry[1]
+                    return value
+        value = compute()
+        if self._ttl > 0:
+            with self._lock:
+                if len(self._entries) >= self._max:
+                    oldest = min(self._entries, key=lambda k: self._entries[k][0])
+                    del self._entries[oldest]
+                self._entries[key] = (now + self._ttl, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _upstream(exc: AwsError) -> UpstreamError:
+    failure = exc.failure
+    return UpstreamError(failure.message, code=failure.code, hint=failure.hint)
+
+
+def validate_region(target: DiscoveryTarget, region: str) -> str:
+    known = apigateway_regions(target.spec.partition)
+    if region not in known:
+        raise ValidationFailedError(
+            "region",
+            f"{region!r} is not a region where API Gateway exists in partition "
+            f"{target.spec.partition}",
+            hint="GET /connections/{id}/regions lists the regions to choose from.",
+        )
+    return region
+
+
+def validate_account_id(account_id: str | None) -> str | None:
+    if account_id is not None and not ACCOUNT_ID.fullmatch(account_id):
+        raise ValidationFailedError("account_id", "must be a 12-digit AWS account id")
+    return account_id
+
+
+def list_accounts(
+    *, target: DiscoveryTarget, engine: DiscoveryEngine, cache: DiscoveryCache, refresh: bool
+) -> list[AccountStatus]:
+    def compute() -> list[AccountStatus]:
+        try:
+            return engine.accounts(target.spec, target.context)
+        except AwsError as exc:
+            raise _upstream(exc) from None
+
+    key = ("accounts", target.tenant_id, target.connection_id, target.version)
+    return cache.get_or_compute(key, compute, refresh=refresh)
+
+
+def list_regions(
+    *, target: DiscoveryTarget, engine: DiscoveryEngine, account_id: str | None
+) -> list[RegionAvailability]:
+    try:
+        return engine.regions(
+            target.spec, target.context, partition=target.spec.partition, account_id=account_id
+        )
+    except AwsError as exc:
+        raise _upstream(exc) from None
+
+
+def discover_apis(
+    *,
+    target: DiscoveryTarget,
+    engine: DiscoveryEngine,
+    cache: DiscoveryCache,
+    region: str,
+    account_id: str | None,
+    refresh: bool,
+) -> DiscoveryResult:
+    def compute() -> DiscoveryResult:
+        try:
+            return engine.discover(
+                target.spec,
+                target.context,
+                regions=[region],
+                account_ids=None if account_id is None else [account_id],
+            )
+        except AwsError as exc:
+            raise _upstream(exc) from None
+
+    key = ("apis", target.tenant_id, target.connection_id, target.version, region, account_id)
+    result = cache.get_or_compute(key, compute, refresh=refresh)
+    if account_id is not None and not result.accounts:
+        raise NotFoundError(
+            f"Account {account_id} is not reached by this connection.",
+            hint="GET /connections/{id}/accounts lists the accounts it reaches.",
+        )
+    return result

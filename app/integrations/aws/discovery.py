@@ -1,0 +1,365 @@
+"""The discovery engine: every API of every account and region a connection reaches.
+
+One engine serves the discovery endpoints and auto-onboard. What it guarantees:
+
+- A bounded number of AWS requests in flight per discovery (`max_in_flight` worker threads,
+  each making one request at a time).
+- API Gateway's control-plane quota (10 requests per second, burst 40, per account and
+  region) is respected on our side with a token bucket per account and region, so AWS rarely
+  has to throttle; when it does, botocore retries with back-off, and the engine retries again
+  with a longer wait before it gives up on that region only.
+- Credentials are assumed once per account (cached, refreshed before they expire) and reused
+  for every region; one thread-safe client per service and region serves all accounts.
+- Work starts as soon as the first page of accounts arrives; a failing account or region is
+  reported with its error and never stops the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from botocore.config import Config
+
+from app.integrations.aws.apigateway import Call, DiscoveredApi, list_region
+from app.integrations.aws.credentials import (
+    AccountSource,
+    AccountStatus,
+    CredentialSpec,
+    ProbeContext,
+)
+from app.integrations.aws.errors import OPT_IN_REGIONS, AwsError, AwsFailure, CallContext
+from app.integrations.aws.sessions import (
+    _LOADER,
+    DEFAULT_CONFIG,
+    AwsSession,
+    SessionCache,
+    SharedClients,
+    call_aws,
+)
+
+logger = logging.getLogger(__name__)
+
+# API Gateway control plane, per account and region (AWS's documented default quota).
+APIGATEWAY_RATE = 10.0
+APIGATEWAY_BURST = 40
+
+RegionStatus = Literal["ok", "not_enabled", "failed"]
+
+
+class RateLimiter:
+    """A token bucket per key; `acquire` reserves a token and sleeps until it is due."""
+
+    def __init__(
+        self,
+        rate: float = APIGATEWAY_RATE,
+        burst: int = APIGATEWAY_BURST,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._buckets: dict[Any, list[float]] = {}  # key -> [tokens, stamp]
+
+    def acquire(self, key: Any) -> None:
+        with self._lock:
+            now = self._clock()
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = [self.burst, now]
+            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate) - 1.0
+            bucket[1] = now
+            wait = -bucket[0] / self.rate if bucket[0] < 0 else 0.0
+        if wait > 0:
+            self._sleep(wait)
+
+    def drain(self, key: Any) -> None:
+        """After a throttle: the quota is shared with other callers, so start from empty."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket[0] = min(bucket[0], 0.0)
+
+
+@dataclass
+class RegionOutcome:
+    account_id: str
+    region: str
+    status: RegionStatus
+    apis: list[DiscoveredApi] = field(default_factory=list)
+    error: AwsFailure | None = None
+
+
+@dataclass
+class DiscoveryResult:
+    accounts: list[AccountStatus] = field(default_factory=list)
+    outcomes: list[RegionOutcome] = field(default_factory=list)
+
+    @property
+    def apis(self) -> list[DiscoveredApi]:
+        return [api for outcome in self.outcomes for api in outcome.apis]
+
+
+@dataclass
+class RegionAvailability:
+    region: str
+    opt_in: bool
+    enabled: bool | None  # None: not checked (an opt-in region, and no account to check in)
+    error: AwsFailure | None = None
+
+
+def apigateway_regions(partition: str = "aws") -> list[str]:
+    """The regions where API Gateway exists in the partition, from botocore's endpoint data."""
+    import boto3
+    import botocore.session
+
+    botocore_session = botocore.session.Session()
+    botocore_session.register_component("data_loader", _LOADER)
+    regions = boto3.Session(botocore_session=botocore_session).get_available_regions(
+        "apigateway", partition_name=partition
+    )
+    return sorted(regions)
+
+
+class _Tasks:
+    """Tasks that may add tasks; `wait` returns when all are done."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._pending = 0
+        self._done = threading.Condition()
+
+    def submit(self, function: Callable[..., object], *args: Any) -> None:
+        with self._done:
+            self._pending += 1
+        self._pool.submit(self._run, function, args)
+
+    def _run(self, function: Callable[..., object], args: tuple[Any, ...]) -> None:
+        try:
+            function(*args)
+        except Exception:
+            logger.exception("discovery task failed unexpectedly")
+        finally:
+            with self._done:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._done.notify_all()
+
+    def wait(self) -> None:
+        with self._done:
+            while self._pending:
+                self._done.wait()
+
+
+class DiscoveryEngine:
+    def __init__(
+        self,
+        *,
+        max_in_flight: int = 32,
+        rate: float = APIGATEWAY_RATE,
+        burst: int = APIGATEWAY_BURST,
+        throttle_retries: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.max_in_flight = max(1, max_in_flight)
+        self.clients = SharedClients(
+            config=DEFAULT_CONFIG.merge(Config(max_pool_connections=self.max_in_flight))
+        )
+        self.sessions = SessionCache()
+        self.limiter = RateLimiter(rate, burst, sleep=sleep)
+        self.throttle_retries = throttle_retries
+        self._sleep = sleep
+
+    def forget(self) -> None:
+        """Drop cached sessions (tests, or after a connection's credentials change)."""
+        self.sessions.clear()
+
+    # ------------------------------------------------------------------ accounts
+    def accounts(self, spec: CredentialSpec, context: ProbeContext) -> list[AccountStatus]:
+        """Every account the connection reaches, each checked by assuming into it."""
+        source = spec.accounts(replace(context, sessions=self.sessions))
+        accounts: list[AccountStatus] = []
+        with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="accounts") as pool:
+            tasks = _Tasks(pool)
+            for page in source.account_pages():
+                for account in page:
+                    accounts.append(account)
+                    if account.status in (None, "ACTIVE"):
+                        tasks.submit(self._reach, source, account)
+            tasks.wait()
+        return accounts
+
+    @staticmethod
+    def _reach(source: AccountSource, account: AccountStatus) -> AwsSession | None:
+        try:
+            session = source.session_for(account.account_id)
+        except AwsError as exc:
+            account.reachable, account.error = False, exc.failure
+            return None
+        account.reachable, account.error = True, None
+        return session
+
+    # ------------------------------------------------------------------ regions
+    def regions(
+        self,
+        spec: CredentialSpec,
+        context: ProbeContext,
+        *,
+        partition: str = "aws",
+        account_id: str | None = None,
+        check_opt_in: bool = True,
+    ) -> list[RegionAvailability]:
+        """API Gateway's regions; opt-in ones are checked in the account when there is one."""
+        regions = apigateway_regions(partition)
+        found = [
+            RegionAvailability(region=r, opt_in=r in OPT_IN_REGIONS, enabled=None) for r in regions
+        ]
+        for availability in found:
+            if not availability.opt_in:
+                availability.enabled = True
+        opt_in = [a for a in found if a.opt_in]
+        if not opt_in or not check_opt_in:
+            return found
+        source = spec.accounts(replace(context, sessions=self.sessions))
+        account_id = account_id or source.default_account()
+        if account_id is None:
+            return found
+        session = source.session_for(account_id)
+        target = account_id
+
+        def check(availability: RegionAvailability) -> None:
+            call = self._caller(target, availability.region)
+            client = self.clients.client("apigateway", availability.region)
+            with self.clients.acting_as(session):
+                try:
+                    call(lambda: client.get_rest_apis(limit=1))
+                except AwsError as exc:
+                    availability.enabled = (
+                        False if exc.failure.code == "region_not_enabled" else None
+                    )
+                    availability.error = exc.failure
+                    return
+            availability.enabled = True
+
+        with ThreadPoolExecutor(
+            min(self.max_in_flight, len(opt_in)), thread_name_prefix="regions"
+        ) as pool:
+            list(pool.map(check, opt_in))
+        return found
+
+    # ------------------------------------------------------------------ APIs
+    def discover(
+        self,
+        spec: CredentialSpec,
+        context: ProbeContext,
+        *,
+        regions: Iterable[str],
+        account_ids: Collection[str] | None = None,
+        on_outcome: Callable[[RegionOutcome], None] | None = None,
+    ) -> DiscoveryResult:
+        """Every API in `regions` of every account (or of `account_ids`) the connection reaches.
+
+        Raises AwsError only when no account can be listed at all (the central role cannot be
+        assumed or may not list the organization, or an access key is refused).
+        """
+        region_list = list(dict.fromkeys(regions))
+        wanted = set(account_ids) if account_ids is not None else None
+        source = spec.accounts(replace(context, sessions=self.sessions))
+        result = DiscoveryResult()
+        lock = threading.Lock()
+
+        def record(outcome: RegionOutcome) -> None:
+            with lock:
+                result.outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+
+        def account_task(account: AccountStatus) -> None:
+            session = self._reach(source, account)
+            if session is not None:
+                for region in region_list:
+                    tasks.submit(self._region, session, account.account_id, region, record)
+
+        pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="discovery")
+        try:
+            tasks = _Tasks(pool)
+            for page in source.account_pages():
+                for account in page:
+                    if wanted is not None and account.account_id not in wanted:
+                        continue
+                    result.accounts.append(account)
+                    if account.status in (None, "ACTIVE"):
+                        tasks.submit(account_task, account)
+                if wanted is not None and len(result.accounts) == len(wanted):
+                    break
+            tasks.wait()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return result
+
+    def _region(
+        self,
+        session: AwsSession,
+        account_id: str,
+        region: str,
+        record: Callable[[RegionOutcome], None],
+    ) -> None:
+        try:
+            with self.clients.acting_as(session):
+                apis = list_region(
+                    call=self._caller(account_id, region),
+                    client_for=lambda service: self.clients.client(service, region),
+                    account_id=account_id,
+                    region=region,
+                )
+        except AwsError as exc:
+            status: RegionStatus = (
+                "not_enabled" if exc.failure.code == "region_not_enabled" else "failed"
+            )
+            record(RegionOutcome(account_id, region, status, error=exc.failure))
+            return
+        except Exception:
+            logger.exception("listing %s in account %s failed unexpectedly", region, account_id)
+            record(
+                RegionOutcome(
+                    account_id,
+                    region,
+                    "failed",
+                    error=AwsFailure(
+                        code="aws_error",
+                        message=f"The answer of API Gateway in account {account_id}, region "
+                        f"{region} could not be read.",
+                        hint="Try again; if it persists, report it with the request id.",
+                    ),
+                )
+            )
+            return
+        record(RegionOutcome(account_id, region, "ok", apis=apis))
+
+    def _caller(self, account_id: str, region: str) -> Call:
+        key = (account_id, region)
+        context = CallContext(action="apigateway:GET", account_id=account_id, region=region)
+
+        def call(fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+            attempt = 0
+            while True:
+                self.limiter.acquire(key)
+                try:
+                    return call_aws(context, fetch)
+                except AwsError as exc:
+                    if exc.failure.code != "throttled" or attempt >= self.throttle_retries:
+                        raise
+                attempt += 1
+                # botocore has already retried with back-off; wait longer, from an empty bucket.
+                self.limiter.drain(key)
+                self._sleep(min(20.0, 2.0**attempt) * random.uniform(0.5, 1.0))  # noqa: S311
+
+        return call

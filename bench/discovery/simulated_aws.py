@@ -1,0 +1,620 @@
+"""A simulated AWS endpoint that botocore talks to over HTTP, for the discovery benchmark.
+
+It answers what discovery calls, with AWS's wire formats: STS AssumeRole (query/XML),
+Organizations ListAccounts (JSON 1.1, pages of at most 20), and the API Gateway v1 and v2
+listings (REST-JSON, with realistic items). Every answer waits `latency` seconds, and API Gateway
+calls past 10 requests per second (burst 40) per account and region get a 429
+TooManyRequestsException, as AWS's control-plane quota does.
+
+Clients find it through the standard `AWS_ENDPOINT_URL`. The service is read from the SigV4
+credential scope, the account from the access key id (the simulated STS encodes it there).
+It runs in its own process (`start_in_subprocess`) so it never competes for the client's GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from bench.discovery.organization import (
+    CENTRAL_ROLE_NAME,
+    CHILD_ROLE_NAME,
+    SimApi,
+    SimOrganization,
+    build_organization,
+)
+
+PLATFORM_ACCOUNT_ID = "999999999999"
+PLATFORM_ACCESS_KEY_ID = "AKIAPLATFORM00000000"
+PLATFORM_SECRET_ACCESS_KEY = "platform/secret/key/for/the/benchmark/xx"
+QUOTA_RATE = 10.0
+QUOTA_BURST = 40.0
+LIST_ACCOUNTS_PAGE = 20
+APIGATEWAY_MAX_PAGE = 500
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _json(payload: Any, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(payload).encode())
+
+
+def _rest_error(status: int, error_type: str, message: str) -> Reply:
+    return Reply(
+        status,
+        json.dumps({"message": message}).encode(),
+        headers=(("x-amzn-ErrorType", error_type),),
+    )
+
+
+def _sts_error(status: int, code: str, message: str) -> Reply:
+    body = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+        f"<Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+        "<RequestId>bench</RequestId></ErrorResponse>"
+    )
+    return Reply(status, body.encode(), "text/xml")
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
+    start = int(token) if token else 0
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+class TokenBucket:
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, now: float, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.stamp = now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class SimulatedAws:
+    """The request handling, independent of the transport."""
+
+    def __init__(self, organization: SimOrganization, quota_rate: float = QUOTA_RATE) -> None:
+        self.org = organization
+        self.quota_rate = quota_rate
+        self.quota_burst = QUOTA_BURST * quota_rate / QUOTA_RATE
+        self.calls: Counter[str] = Counter()
+        self.throttled = 0
+        self.per_account_region: Counter[tuple[str, str]] = Counter()
+        self.buckets: dict[tuple[str, str], TokenBucket] = {}
+        self.by_id: dict[tuple[str, str], dict[str, SimApi]] = defaultdict(dict)
+        for key, apis in organization.apis.items():
+            for api in apis:
+                self.by_id[key][api.api_id] = api
+        self.members = {account.account_id for account in organization.accounts}
+
+    def stats(self) -> dict[str, Any]:
+        busiest = self.per_account_region.most_common(1)
+        return {
+            "calls": dict(self.calls),
+            "throttled": self.throttled,
+            "busiest_account_region_calls": busiest[0][1] if busiest else 0,
+        }
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.throttled = 0
+        self.per_account_region.clear()
+        self.buckets.clear()
+
+    # ------------------------------------------------------------------ dispatch
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        if target.startswith("/__stats"):
+            return _json(self.stats())
+        if target.startswith("/__reset"):
+            self.reset()
+            return _json({})
+        authorization = headers.get("authorization", "")
+        try:
+            scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+            access_key_id, region, service = scope[0], scope[2], scope[3]
+        except IndexError:
+            return _rest_error(403, "MissingAuthenticationTokenException", "Missing token")
+        account = self._account_of(access_key_id)
+        if account is None:
+            return _rest_error(403, "UnrecognizedClientException", "The security token is invalid")
+        if service == "sts":
+            self.calls["sts:" + parse_qs(body.decode()).get("Action", ["?"])[0]] += 1
+            return self._sts(account, parse_qs(body.decode()))
+        if service == "organizations":
+            operation = headers.get("x-amz-target", "").rsplit(".", 1)[-1]
+            self.calls["organizations:" + operation] += 1
+            return self._organizations(account, operation, json.loads(body or b"{}"))
+        if service == "apigateway":
+            now = time.monotonic()
+            key = (account, region)
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                bucket = self.buckets[key] = TokenBucket(now, self.quota_rate, self.quota_burst)
+            if not bucket.take(now):
+                self.throttled += 1
+                return _rest_error(429, "TooManyRequestsException", "Too Many Requests")
+            self.per_account_region[key] += 1
+            split = urlsplit(target)
+            query = {k: v[0] for k, v in parse_qs(split.query).items()}
+            path = [unquote(part) for part in split.path.strip("/").split("/")]
+            return self._apigateway(account, region, path, query)
+        return _rest_error(400, "UnknownOperationException", f"unknown service {service}")
+
+    @staticmethod
+    def _account_of(access_key_id: str) -> str | None:
+        if access_key_id == PLATFORM_ACCESS_KEY_ID:
+            return PLATFORM_ACCOUNT_ID
+        if access_key_id.startswith("ASIA") and access_key_id[4:16].isdigit():
+            return access_key_id[4:16]
+        return None
+
+    # ------------------------------------------------------------------ STS
+    def _sts(self, caller: str, params: dict[str, list[str]]) -> Reply:
+        action = params.get("Action", [""])[0]
+        if action == "GetCallerIdentity":
+            body = (
+                "<GetCallerIdentityResponse><GetCallerIdentityResult>"
+                f"<Arn>arn:aws:iam::{caller}:user/bench</Arn><UserId>AIDABENCH</UserId>"
+                f"<Account>{caller}</Account></GetCallerIdentityResult>"
+                "</GetCallerIdentityResponse>"
+            )
+            return Reply(200, body.encode(), "text/xml")
+        if action != "AssumeRole":
+            return _sts_error(400, "InvalidAction", f"{action} is not simulated")
+        role_arn = params.get("RoleArn", [""])[0]
+        session_name = params.get("RoleSessionName", ["bench"])[0]
+        target_account, _, role_path = role_arn.split(":", 4)[4].partition(":role/")
+        allowed = (
+            caller == PLATFORM_ACCOUNT_ID
+            and target_account == self.org.management_account_id
+            and role_path == CENTRAL_ROLE_NAME
+        ) or (
+            caller == self.org.management_account_id
+            and role_path == CHILD_ROLE_NAME
+            and target_account in self.members
+            and target_account != self.org.management_account_id
+            and target_account not in self.org.denied_accounts
+        )
+        if not allowed:
+            return _sts_error(
+                403,
+                "AccessDenied",
+                f"User: arn:aws:sts::{caller}:assumed-role/x/{session_name} is not authorized "
+                f"to perform: sts:AssumeRole on resource: {role_arn}",
+            )
+        suffix = os.urandom(2).hex().upper()
+        expiration = datetime.fromtimestamp(time.time() + 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = (
+            '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            "<AssumeRoleResult><Credentials>"
+            f"<AccessKeyId>ASIA{target_account}{suffix}</AccessKeyId>"
+            "<SecretAccessKey>simulatedsecretsimulatedsecretsimulated00</SecretAccessKey>"
+            f"<SessionToken>FwoGZXIvYXdzE{'x' * 300}</SessionToken>"
+            f"<Expiration>{expiration}</Expiration></Credentials>"
+            f"<AssumedRoleUser><AssumedRoleId>AROABENCH:{session_name}</AssumedRoleId>"
+            f"<Arn>arn:aws:sts::{target_account}:assumed-role/{role_path}/{session_name}</Arn>"
+            "</AssumedRoleUser></AssumeRoleResult>"
+            "<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata>"
+            "</AssumeRoleResponse>"
+        )
+        return Reply(200, body.encode(), "text/xml")
+
+    # ------------------------------------------------------------------ Organizations
+    def _organizations(self, caller: str, operation: str, request: dict[str, Any]) -> Reply:
+        if operation != "ListAccounts":
+            return _rest_error(400, "InvalidInputException", f"{operation} is not simulated")
+        if caller != self.org.management_account_id:
+            return _rest_error(403, "AccessDeniedException", "not the management account")
+        size = min(int(request.get("MaxResults", LIST_ACCOUNTS_PAGE)), LIST_ACCOUNTS_PAGE)
+        accounts, token = _page(self.org.accounts, request.get("NextToken"), size)
+        payload: dict[str, Any] = {
+            "Accounts": [
+                {
+                    "Id": a.account_id,
+                    "Arn": f"arn:aws:organizations::{self.org.management_account_id}:account/"
+                    f"o-bench/{a.account_id}",
+                    "Email": f"{a.name}@example.com",
+                    "Name": a.name,
+                    "Status": a.status,
+                    "State": a.status,
+                    "JoinedMethod": "CREATED",
+                    "JoinedTimestamp": 1_700_000_000,
+                }
+                for a in accounts
+            ]
+        }
+        if token:
+            payload["NextToken"] = token
+        return _json(payload)
+
+    # ------------------------------------------------------------------ API Gateway
+    def _apis(self, account: str, region: str, *protocols: str) -> list[SimApi]:
+        return [a for a in self.org.apis.get((account, region), []) if a.protocol in protocols]
+
+    def _apigateway(
+        self, account: str, region: str, path: list[str], query: dict[str, str]
+    ) -> Reply:
+        v2 = path[0] == "v2"
+        if v2:
+            path = path[1:]
+        operation = ("v2:" if v2 else "v1:") + "/".join(
+            part if i % 2 == 0 else "{}" for i, part in enumerate(path)
+        )
+        self.calls["apigateway " + operation] += 1
+        if not v2:
+            size = min(int(query.get("limit", 25)), APIGATEWAY_MAX_PAGE)
+            token = query.get("position")
+        else:
+            size = min(int(query.get("maxResults", 100)), APIGATEWAY_MAX_PAGE)
+            token = query.get("nextToken")
+        if path == ["restapis"]:
+            items, token = _page(self._apis(account, region, "REST"), token, size)
+            return self._v1_page([self._rest_api(api) for api in items], token)
+        if path == ["apis"] and v2:
+            items, token = _page(self._apis(account, region, "HTTP", "WEBSOCKET"), token, size)
+            return self._v2_page([self._v2_api(api, region) for api in items], token)
+        if len(path) == 3 and path[0] in {"restapis", "apis"} and path[2] == "stages":
+            api = self.by_id[(account, region)].get(path[1])
+            if api is None:
+                return _rest_error(404, "NotFoundException", "Invalid API identifier specified")
+            if v2:
+                stages, token = _page(list(api.stages), token, size)
+                return self._v2_page([self._v2_stage(s) for s in stages], token)
+            return _json({"item": [self._v1_stage(s) for s in api.stages]})
+        if path == ["domainnames"]:
+            domains = [d for d in self.org.domains.get((account, region), []) if d.v2 == v2]
+            items, token = _page(domains, token, size)
+            if v2:
+                return self._v2_page(
+                    [
+                        {
+                            "domainName": d.domain_name,
+                            "domainNameConfigurations": [
+                                {
+                                    "endpointType": "REGIONAL",
+                                    "apiGatewayDomainName": f"d-bench.execute-api.{region}"
+                                    ".amazonaws.com",
+                                    "domainNameStatus": "AVAILABLE",
+                                    "securityPolicy": "TLS_1_2",
+                                }
+                            ],
+                        }
+                        for d in items
+                    ],
+                    token,
+                )
+            return self._v1_page(
+                [
+                    {
+                        "domainName": d.domain_name,
+                        "regionalDomainName": f"d-bench.execute-api.{region}.amazonaws.com",
+                        "endpointConfiguration": {"types": ["REGIONAL"]},
+                        "domainNameStatus": "AVAILABLE",
+                        "securityPolicy": "TLS_1_2",
+                    }
+                    for d in items
+                ],
+                token,
+            )
+        if len(path) == 3 and path[0] == "domainnames":
+            domain = next(
+                (
+                    d
+                    for d in self.org.domains.get((account, region), [])
+                    if d.domain_name == path[1]
+                ),
+                None,
+            )
+            if domain is None:
+                return _rest_error(404, "NotFoundException", "Invalid domain name identifier")
+            if v2 and path[2] == "apimappings":
+                return self._v2_page(
+                    [
+                        {
+                            "apiId": m.api_id,
+                            "apiMappingId": "map" + m.api_id[:4],
+                            "apiMappingKey": m.base_path,
+                            "stage": m.stage,
+                        }
+                        for m in domain.mappings
+                    ],
+                    None,
+                )
+            if not v2 and path[2] == "basepathmappings":
+                return self._v1_page(
+                    [
+                        {
+                            "basePath": m.base_path or "(none)",
+                            "restApiId": m.api_id,
+                            "stage": m.stage,
+                        }
+                        for m in domain.mappings
+                    ],
+                    None,
+                )
+        return _rest_error(404, "NotFoundException", f"{operation} is not simulated")
+
+    @staticmethod
+    def _v1_page(items: list[Any], position: str | None) -> Reply:
+        payload: dict[str, Any] = {"item": items}
+        if position:
+            payload["position"] = position
+        return _json(payload)
+
+    @staticmethod
+    def _v2_page(items: list[Any], token: str | None) -> Reply:
+        payload: dict[str, Any] = {"items": items}
+        if token:
+            payload["nextToken"] = token
+        return _json(payload)
+
+    @staticmethod
+    def _rest_api(api: SimApi) -> dict[str, Any]:
+        configuration: dict[str, Any] = {"types": [api.endpoint_type]}
+        if api.vpc_endpoint_ids:
+            configuration["vpcEndpointIds"] = list(api.vpc_endpoint_ids)
+        return {
+            "id": api.api_id,
+            "name": api.name,
+            "description": f"The {api.name} of the benchmark organization.",
+            "createdDate": api.created,
+            "version": "1.0",
+            "apiKeySource": "HEADER",
+            "endpointConfiguration": configuration,
+            "tags": dict(api.tags),
+            "disableExecuteApiEndpoint": False,
+            "rootResourceId": api.api_id[:6],
+        }
+
+    @staticmethod
+    def _v2_api(api: SimApi, region: str) -> dict[str, Any]:
+        scheme = "wss" if api.protocol == "WEBSOCKET" else "https"
+        selection = (
+            "$request.body.action"
+            if api.protocol == "WEBSOCKET"
+            else "${request.method} ${request.path}"
+        )
+        return {
+            "apiEndpoint": f"{scheme}://{api.api_id}.execute-api.{region}.amazonaws.com",
+            "apiId": api.api_id,
+            "apiKeySelectionExpression": "$request.header.x-api-key",
+            "createdDate": _iso(api.created),
+            "description": f"The {api.name} of the benchmark organization.",
+            "disableExecuteApiEndpoint": False,
+            "name": api.name,
+            "protocolType": api.protocol,
+            "routeSelectionExpression": selection,
+            "tags": dict(api.tags),
+        }
+
+    @staticmethod
+    def _v1_stage(stage: Any) -> dict[str, Any]:
+        return {
+            "deploymentId": stage.deployment_id,
+            "stageName": stage.name,
+            "cacheClusterEnabled": False,
+            "cacheClusterStatus": "NOT_AVAILABLE",
+            "methodSettings": {},
+            "tracingEnabled": False,
+            "createdDate": stage.created,
+            "lastUpdatedDate": stage.updated,
+        }
+
+    @staticmethod
+    def _v2_stage(stage: Any) -> dict[str, Any]:
+        return {
+            "stageName": stage.name,
+            "deploymentId": stage.deployment_id,
+            "autoDeploy": stage.name == "$default",
+            "createdDate": _iso(stage.created),
+            "lastUpdatedDate": _iso(stage.updated),
+            "defaultRouteSettings": {"DetailedMetricsEnabled": False},
+            "routeSettings": {},
+            "stageVariables": {},
+            "tags": {},
+        }
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+}
+
+
+class _HttpProtocol(asyncio.Protocol):
+    """HTTP/1.1 with keep-alive, one request at a time per connection (as urllib3 sends)."""
+
+    def __init__(self, app: SimulatedAws, latency: float) -> None:
+        self.app = app
+        self.latency = latency
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].decode("latin-1").split("\r\n")
+            headers = {}
+            for line in head[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length", "0"))
+            if len(self.buffer) < head_end + 4 + length:
+                return
+            body = self.buffer[head_end + 4 : head_end + 4 + length]
+            self.buffer = self.buffer[head_end + 4 + length :]
+            method, target, _ = head[0].split(" ", 2)
+            reply = self.app.handle(method, target, headers, body)
+            if self.latency > 0 and not target.startswith("/__"):
+                asyncio.get_running_loop().call_later(self.latency, self._send, reply)
+            else:
+                self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        lines = [
+            f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Error')}",
+            f"Content-Type: {reply.content_type}",
+            f"Content-Length: {len(reply.body)}",
+            "x-amzn-RequestId: 00000000-0000-0000-0000-000000000000",
+            *(f"{name}: {value}" for name, value in reply.headers),
+        ]
+        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode() + reply.body)
+
+
+def serve(
+    organization_args: dict[str, Any],
+    latency: float,
+    quota_rate: float = QUOTA_RATE,
+    host: str = "127.0.0.1",
+) -> None:
+    """Run the endpoint until SIGTERM; prints the bound port on the first line of stdout."""
+
+    async def main() -> None:
+        app = SimulatedAws(build_organization(**organization_args), quota_rate)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: _HttpProtocol(app, latency), host, 0, backlog=4096
+        )
+        print(server.sockets[0].getsockname()[1], flush=True)
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        # The parent holds our stdin open: when it dies, however it dies, we stop too.
+        loop.add_reader(sys.stdin.fileno(), stop.set)
+        await stop.wait()
+        server.close()
+
+    asyncio.run(main())
+
+
+class SimulatedEndpoint:
+    """The endpoint in a child process; `url` is what AWS_ENDPOINT_URL should say."""
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.05,
+        accounts: int = 200,
+        regions: int = 17,
+        seed: int = 7,
+        denied_accounts: int = 0,
+        quota_rate: float = QUOTA_RATE,
+    ) -> None:
+        root = Path(__file__).resolve().parents[2]
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        command = [
+            sys.executable,
+            "-m",
+            "bench.discovery.simulated_aws",
+            f"--latency={latency}",
+            f"--accounts={accounts}",
+            f"--regions={regions}",
+            f"--seed={seed}",
+            f"--denied-accounts={denied_accounts}",
+            f"--quota-rate={quota_rate}",
+        ]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        if not line.isdigit():
+            self.process.kill()
+            raise RuntimeError("the simulated AWS endpoint did not start")
+        self.port = int(line)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=30) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self._get("/__stats")
+        return stats
+
+    def reset(self) -> None:
+        self._get("/__reset")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def __enter__(self) -> SimulatedEndpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--regions", type=int, default=17)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--denied-accounts", type=int, default=0)
+    parser.add_argument(
+        "--quota-rate", type=float, default=QUOTA_RATE, help="requests/s per account-region"
+    )
+    args = parser.parse_args()
+    serve(
+        {
+            "accounts": args.accounts,
+            "regions": args.regions,
+            "seed": args.seed,
+            "denied_accounts": args.denied_accounts,
+        },
+        args.latency,
+        args.quota_rate,
+    )
+
+
+if __name__ == "__main__":
+    main()
