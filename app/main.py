@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
 
     app = FastAPI(
         title="Onboarder",
-        version="0.2.0",
+        version="0.3.0",
         summary="Discovers Amazon API Gateway APIs and onboards them for security testing.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",

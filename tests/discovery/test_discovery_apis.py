@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 from fastapi.testclient import TestClient
 
 from app.integrations.aws.demo_organization import SeededApi, SeededOrganization
 from tests.conftest import TenantWithKey
+from tests.connections.aws_fixtures import allow, enforcing_iam, make_user
 from tests.core.test_errors import assert_problem
 from tests.discovery.conftest import create_connection
 
@@ -206,3 +208,29 @@ def test_another_tenants_connection_is_not_found(
     for path in ("apis?region=us-east-1", "accounts", "regions"):
         response = client.get(f"/api/v1/connections/{central}/{path}", headers=other.headers)
         assert_problem(response, 404, "not_found")
+
+
+def test_a_refused_access_key_is_a_502_with_the_aws_error_and_its_hint(
+    client: TestClient, tenant: TenantWithKey, aws: None
+) -> None:
+    reader = make_user("reader", allow("apigateway:GET"))
+    connection = create_connection(
+        client,
+        tenant,
+        credential_type="aws_user",
+        access_key_id=reader.access_key_id,
+        secret_access_key=reader.secret_access_key,
+    )
+    boto3.client("iam").delete_access_key(UserName="reader", AccessKeyId=reader.access_key_id)
+
+    response = enforcing_iam(
+        lambda: client.get(
+            f"/api/v1/connections/{connection}/apis",
+            params={"region": "us-east-1"},
+            headers=tenant.headers,
+        )
+    )
+
+    assert_problem(response, 502, "invalid_credentials")
+    assert "Create a new access key" in response.json()["hint"]
+    assert reader.secret_access_key not in response.text
