@@ -67,10 +67,6 @@ class DiscoveryCache:
                 self._entries[key] = (now + self._ttl, value)
         return value
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 def _upstream(exc: AwsError) -> UpstreamError:
     failure = exc.failure

@@ -16,6 +16,7 @@ One engine serves the discovery endpoints and auto-onboard. What it guarantees:
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -25,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import boto3
+import botocore.session
 from botocore.config import Config
 
 from app.integrations.aws.apigateway import Call, DiscoveredApi, list_region
@@ -116,17 +119,15 @@ class RegionAvailability:
     error: AwsFailure | None = None
 
 
-def apigateway_regions(partition: str = "aws") -> list[str]:
+@functools.cache
+def apigateway_regions(partition: str = "aws") -> tuple[str, ...]:
     """The regions where API Gateway exists in the partition, from botocore's endpoint data."""
-    import boto3
-    import botocore.session
-
     botocore_session = botocore.session.Session()
     botocore_session.register_component("data_loader", _LOADER)
     regions = boto3.Session(botocore_session=botocore_session).get_available_regions(
         "apigateway", partition_name=partition
     )
-    return sorted(regions)
+    return tuple(sorted(regions))
 
 
 class _Tasks:
@@ -178,10 +179,6 @@ class DiscoveryEngine:
         self.throttle_retries = throttle_retries
         self._sleep = sleep
 
-    def forget(self) -> None:
-        """Drop cached sessions (tests, or after a connection's credentials change)."""
-        self.sessions.clear()
-
     # ------------------------------------------------------------------ accounts
     def accounts(self, spec: CredentialSpec, context: ProbeContext) -> list[AccountStatus]:
         """Every account the connection reaches, each checked by assuming into it."""
@@ -215,7 +212,6 @@ class DiscoveryEngine:
         *,
         partition: str = "aws",
         account_id: str | None = None,
-        check_opt_in: bool = True,
     ) -> list[RegionAvailability]:
         """API Gateway's regions; opt-in ones are checked in the account when there is one."""
         regions = apigateway_regions(partition)
@@ -226,7 +222,7 @@ class DiscoveryEngine:
             if not availability.opt_in:
                 availability.enabled = True
         opt_in = [a for a in found if a.opt_in]
-        if not opt_in or not check_opt_in:
+        if not opt_in:
             return found
         source = spec.accounts(replace(context, sessions=self.sessions))
         account_id = account_id or source.default_account()

@@ -240,10 +240,6 @@ class SessionCache:
             self._entries[key] = (now + self._ttl, session)
         return session
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 # --------------------------------------------------------------------------- shared clients
 _ACTING_AS: ContextVar[Credentials | None] = ContextVar("aws_acting_as", default=None)
