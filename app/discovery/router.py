@@ -127,26 +127,19 @@ def list_apis(
         limit=limit,
         cursor=cursor,
     )
+    failures = [(a.account_id, None, a.error) for a in result.accounts] + [
+        (o.account_id, o.region, o.error) for o in result.outcomes if o.status == "failed"
+    ]
     errors = [
         DiscoveryErrorRead(
-            account_id=a.account_id,
-            region=None,
-            code=a.error.code,
-            message=a.error.message,
-            hint=a.error.hint,
+            account_id=account_id,
+            region=region,
+            code=error.code,
+            message=error.message,
+            hint=error.hint,
         )
-        for a in result.accounts
-        if a.error is not None
-    ] + [
-        DiscoveryErrorRead(
-            account_id=o.account_id,
-            region=o.region,
-            code=o.error.code,
-            message=o.error.message,
-            hint=o.error.hint,
-        )
-        for o in result.outcomes
-        if o.status == "failed" and o.error is not None
+        for account_id, region, error in failures
+        if error is not None
     ]
     return DiscoveredApiPage(
         items=[to_api_read(api) for api in page],

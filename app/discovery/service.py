@@ -8,14 +8,11 @@ connection (a new `updated_at`) never reuses an old answer.
 from __future__ import annotations
 
 import re
-import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
 
+from app.core.cache import TtlCache
 from app.core.errors import NotFoundError, UpstreamError, ValidationFailedError
 from app.integrations.aws.credentials import AccountStatus, CredentialSpec, ProbeContext
 from app.integrations.aws.discovery import (
@@ -26,7 +23,6 @@ from app.integrations.aws.discovery import (
 )
 from app.integrations.aws.errors import AwsError
 
-T = TypeVar("T")
 ACCOUNT_ID = re.compile(r"\d{12}")
 
 
@@ -41,31 +37,8 @@ class DiscoveryTarget:
     context: ProbeContext
 
 
-class DiscoveryCache:
-    def __init__(self, ttl_seconds: float, max_entries: int = 256) -> None:
-        self._ttl = ttl_seconds
-        self._max = max_entries
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
-
-    def get_or_compute(
-        self, key: tuple[Any, ...], compute: Callable[[], T], *, refresh: bool = False
-    ) -> T:
-        now = time.monotonic()
-        if not refresh and self._ttl > 0:
-            with self._lock:
-                entry = self._entries.get(key)
-                if entry is not None and entry[0] > now:
-                    value: T = entry[1]
-                    return value
-        value = compute()
-        if self._ttl > 0:
-            with self._lock:
-                if len(self._entries) >= self._max:
-                    oldest = min(self._entries, key=lambda k: self._entries[k][0])
-                    del self._entries[oldest]
-                self._entries[key] = (now + self._ttl, value)
-        return value
+class DiscoveryCache(TtlCache):
+    """Discovery answers (accounts, or a region's APIs) by connection version and question."""
 
 
 def _upstream(exc: AwsError) -> UpstreamError:

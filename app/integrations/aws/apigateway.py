@@ -110,6 +110,36 @@ def all_pages(
         seen.add(token)
 
 
+def _v1_pages(
+    call: Call, fetch: Callable[..., dict[str, Any]], **params: Any
+) -> list[dict[str, Any]]:
+    """apigateway listings: `items`, paged by `position`, at most 500 a page."""
+    return all_pages(
+        call,
+        fetch,
+        items="items",
+        next_key="position",
+        request_key="position",
+        limit=V1_PAGE_SIZE,
+        **params,
+    )
+
+
+def _v2_pages(
+    call: Call, fetch: Callable[..., dict[str, Any]], **params: Any
+) -> list[dict[str, Any]]:
+    """apigatewayv2 listings: `Items`, paged by `NextToken`."""
+    return all_pages(
+        call,
+        fetch,
+        items="Items",
+        next_key="NextToken",
+        request_key="NextToken",
+        MaxResults=V2_PAGE_SIZE,
+        **params,
+    )
+
+
 # ------------------------------------------------------------------------------ REST (v1)
 def _rest_api(item: dict[str, Any], account_id: str, region: str) -> DiscoveredApi:
     configuration = item.get("endpointConfiguration") or {}
@@ -158,25 +188,10 @@ def _rest_stages(call: Call, client: Any, api: DiscoveredApi) -> list[Discovered
 
 
 def _rest_domains(call: Call, client: Any, apis: dict[str, DiscoveredApi]) -> None:
-    domains = all_pages(
-        call,
-        client.get_domain_names,
-        items="items",
-        next_key="position",
-        request_key="position",
-        limit=V1_PAGE_SIZE,
-    )
+    domains = _v1_pages(call, client.get_domain_names)
     for domain in domains:
         name = domain["domainName"]
-        mappings = all_pages(
-            call,
-            client.get_base_path_mappings,
-            items="items",
-            next_key="position",
-            request_key="position",
-            domainName=name,
-            limit=V1_PAGE_SIZE,
-        )
+        mappings = _v1_pages(call, client.get_base_path_mappings, domainName=name)
         for mapping in mappings:
             api = apis.get(mapping.get("restApiId", ""))
             if api is None:
@@ -211,15 +226,7 @@ def _v2_api(item: dict[str, Any], account_id: str, region: str) -> DiscoveredApi
 
 
 def _v2_stages(call: Call, client: Any, api: DiscoveredApi) -> list[DiscoveredStage]:
-    stages = all_pages(
-        call,
-        client.get_stages,
-        items="Items",
-        next_key="NextToken",
-        request_key="NextToken",
-        ApiId=api.api_id,
-        MaxResults=V2_PAGE_SIZE,
-    )
+    stages = _v2_pages(call, client.get_stages, ApiId=api.api_id)
     found = []
     for stage in sorted(stages, key=lambda s: s.get("StageName", "")):
         name = stage["StageName"]
@@ -239,25 +246,10 @@ def _v2_stages(call: Call, client: Any, api: DiscoveredApi) -> list[DiscoveredSt
 
 
 def _v2_domains(call: Call, client: Any, apis: dict[str, DiscoveredApi]) -> None:
-    domains = all_pages(
-        call,
-        client.get_domain_names,
-        items="Items",
-        next_key="NextToken",
-        request_key="NextToken",
-        MaxResults=V2_PAGE_SIZE,
-    )
+    domains = _v2_pages(call, client.get_domain_names)
     for domain in domains:
         name = domain["DomainName"]
-        mappings = all_pages(
-            call,
-            client.get_api_mappings,
-            items="Items",
-            next_key="NextToken",
-            request_key="NextToken",
-            DomainName=name,
-            MaxResults=V2_PAGE_SIZE,
-        )
+        mappings = _v2_pages(call, client.get_api_mappings, DomainName=name)
         for mapping in mappings:
             api = apis.get(mapping.get("ApiId", ""))
             if api is not None:
@@ -300,28 +292,8 @@ def list_region(
 ) -> list[DiscoveredApi]:
     """Every API of one account and region, with stages, instance URLs and custom domains."""
     v1, v2 = client_for("apigateway"), client_for("apigatewayv2")
-    rest = [
-        _rest_api(item, account_id, region)
-        for item in all_pages(
-            call,
-            v1.get_rest_apis,
-            items="items",
-            next_key="position",
-            request_key="position",
-            limit=V1_PAGE_SIZE,
-        )
-    ]
-    others = [
-        _v2_api(item, account_id, region)
-        for item in all_pages(
-            call,
-            v2.get_apis,
-            items="Items",
-            next_key="NextToken",
-            request_key="NextToken",
-            MaxResults=V2_PAGE_SIZE,
-        )
-    ]
+    rest = [_rest_api(item, account_id, region) for item in _v1_pages(call, v1.get_rest_apis)]
+    others = [_v2_api(item, account_id, region) for item in _v2_pages(call, v2.get_apis)]
     rest = _with_stages(rest, lambda api: _rest_stages(call, v1, api))
     others = _with_stages(others, lambda api: _v2_stages(call, v2, api))
     # Custom domains matter only where there are APIs to map to; most regions have none.

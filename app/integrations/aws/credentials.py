@@ -146,7 +146,7 @@ class ProbeContext:
     sessions: SessionCache | None = None
 
     def assumed(self, key: tuple[str, ...], assume: Callable[[], AwsSession]) -> AwsSession:
-        return assume() if self.sessions is None else self.sessions.get_or_assume(key, assume)
+        return assume() if self.sessions is None else self.sessions.get_or_compute(key, assume)
 
     def platform_session(self) -> AwsSession:
         """The platform's session, knowing its principal ARN (for trust-policy hints)."""

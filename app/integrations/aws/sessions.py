@@ -24,6 +24,7 @@ from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCr
 from botocore.exceptions import NoCredentialsError
 from botocore.loaders import create_loader
 
+from app.core.cache import TtlCache
 from app.integrations.aws.errors import THROTTLE_CODES, AwsError, CallContext, classify
 
 T = TypeVar("T")
@@ -209,36 +210,16 @@ class AwsSession:
 
 
 # --------------------------------------------------------------------------- session cache
-class SessionCache:
+class SessionCache(TtlCache):
     """Assumed-role sessions, reused across regions and requests instead of assumed again.
 
-    Their credentials refresh themselves before expiry; an entry is still dropped after
-    `ttl_seconds` so that a session is assumed afresh (and a revoked trust noticed) at least that
+    Their credentials refresh themselves before expiry; an entry is still dropped after 50
+    minutes so that a session is assumed afresh (and a revoked trust noticed) at least that
     often. Failures are never cached: a fixed trust policy works at the next request.
     """
 
-    def __init__(self, *, ttl_seconds: float = 50 * 60, max_entries: int = 20_000) -> None:
-        self._ttl = ttl_seconds
-        self._max = max_entries
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[str, ...], tuple[float, AwsSession]] = {}
-
-    def get_or_assume(self, key: tuple[str, ...], assume: Callable[[], AwsSession]) -> AwsSession:
-        now = clock().timestamp()
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] > now:
-                return entry[1]
-        session = assume()
-        with self._lock:
-            if len(self._entries) >= self._max:
-                # Drop the oldest fifth: cheaper than exact LRU, and rare.
-                for old in sorted(self._entries, key=lambda k: self._entries[k][0])[
-                    : self._max // 5
-                ]:
-                    del self._entries[old]
-            self._entries[key] = (now + self._ttl, session)
-        return session
+    def __init__(self) -> None:
+        super().__init__(50 * 60, max_entries=20_000)
 
 
 # --------------------------------------------------------------------------- shared clients
