@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from app.applications.router import router as applications_router
 from app.connections.router import router as connections_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
 
     app = FastAPI(
         title="Onboarder",
-        version="0.3.0",
+        version="0.4.0",
         summary="Discovers Amazon API Gateway APIs and onboards them for security testing.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     api.include_router(setup_router)
     api.include_router(connections_router)
     api.include_router(discovery_router)
+    api.include_router(applications_router)
     app.include_router(api)
     app.include_router(operations_router)
     return app

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     aws_max_concurrency: int = Field(default=64, ge=1, le=512)
     # How long a discovery's answer is reused for the next pages and the same question.
     discovery_cache_seconds: int = Field(default=60, ge=0)
+    # The largest OpenAPI export of an API that onboarding accepts.
+    max_definition_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Lets an API key's last_used_at lag by this much instead of writing on every request.
     api_key_touch_interval_seconds: int = Field(default=60, ge=0)
 

@@ -4,23 +4,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.connections import service as connections
 from app.connections.dependencies import ProbeContextDep, SecretBoxDep, ValidConnection
 from app.core.db import SessionDep
-from app.discovery.service import DiscoveryCache, DiscoveryTarget
+from app.discovery.service import DiscoveryCache, DiscoveryTarget, target_of
 from app.integrations.aws.discovery import DiscoveryEngine
 
 
 def discovery_target(
     connection: ValidConnection, session: SessionDep, box: SecretBoxDep, context: ProbeContextDep
 ) -> DiscoveryTarget:
-    target = DiscoveryTarget(
-        tenant_id=connection.tenant_id,
-        connection_id=connection.id,
-        version=connection.updated_at,
-        spec=connections.spec_of(connection, box),
-        context=context,
-    )
+    target = target_of(connection, box, context)
     # Discovery can talk to AWS for seconds: end the read transaction first, so that no
     # database connection or lock is held while it does.
     session.commit()

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.applications import service as applications
 from app.connections.schemas import AccountRead, AwsFailureRead
+from app.core.db import SessionDep
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, paginate_list
 from app.discovery import service
 from app.discovery.dependencies import DiscoveryCacheDep, DiscoveryEngineDep, DiscoveryTargetDep
@@ -32,7 +35,7 @@ RefreshQuery = Annotated[
 ]
 
 
-def to_api_read(api: DiscoveredApi) -> DiscoveredApiRead:
+def to_api_read(api: DiscoveredApi, application_id: uuid.UUID | None = None) -> DiscoveredApiRead:
     return DiscoveredApiRead(
         account_id=api.account_id,
         region=api.region,
@@ -63,6 +66,7 @@ def to_api_read(api: DiscoveredApi) -> DiscoveredApiRead:
             )
             for d in api.custom_domains
         ],
+        application_id=application_id,
     )
 
 
@@ -107,6 +111,7 @@ def list_apis(
     target: DiscoveryTargetDep,
     engine: DiscoveryEngineDep,
     cache: DiscoveryCacheDep,
+    session: SessionDep,
     region: RegionQuery,
     account_id: AccountIdQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -141,8 +146,11 @@ def list_apis(
         for account_id, region, error in failures
         if error is not None
     ]
+    onboarded = applications.ids_by_api(
+        session=session, tenant_id=target.tenant_id, keys=[api.key for api in page]
+    )
     return DiscoveredApiPage(
-        items=[to_api_read(api) for api in page],
+        items=[to_api_read(api, onboarded.get(api.key)) for api in page],
         next_cursor=next_cursor,
         errors=sorted(errors, key=lambda e: (e.account_id, e.region or "")),
         regions_not_enabled=sorted(

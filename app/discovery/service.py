@@ -12,8 +12,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.connections import service as connections
 from app.core.cache import TtlCache
 from app.core.errors import NotFoundError, UpstreamError, ValidationFailedError
+from app.core.security import SecretBox
 from app.integrations.aws.credentials import AccountStatus, CredentialSpec, ProbeContext
 from app.integrations.aws.discovery import (
     DiscoveryEngine,
@@ -22,6 +24,7 @@ from app.integrations.aws.discovery import (
     apigateway_regions,
 )
 from app.integrations.aws.errors import AwsError
+from app.models import Connection
 
 ACCOUNT_ID = re.compile(r"\d{12}")
 
@@ -37,11 +40,21 @@ class DiscoveryTarget:
     context: ProbeContext
 
 
+def target_of(connection: Connection, box: SecretBox, context: ProbeContext) -> DiscoveryTarget:
+    return DiscoveryTarget(
+        tenant_id=connection.tenant_id,
+        connection_id=connection.id,
+        version=connection.updated_at,
+        spec=connections.spec_of(connection, box),
+        context=context,
+    )
+
+
 class DiscoveryCache(TtlCache):
     """Discovery answers (accounts, or a region's APIs) by connection version and question."""
 
 
-def _upstream(exc: AwsError) -> UpstreamError:
+def upstream(exc: AwsError) -> UpstreamError:
     failure = exc.failure
     return UpstreamError(failure.message, code=failure.code, hint=failure.hint)
 
@@ -71,7 +84,7 @@ def list_accounts(
         try:
             return engine.accounts(target.spec, target.context)
         except AwsError as exc:
-            raise _upstream(exc) from None
+            raise upstream(exc) from None
 
     key = ("accounts", target.tenant_id, target.connection_id, target.version)
     return cache.get_or_compute(key, compute, refresh=refresh)
@@ -85,7 +98,7 @@ def list_regions(
             target.spec, target.context, partition=target.spec.partition, account_id=account_id
         )
     except AwsError as exc:
-        raise _upstream(exc) from None
+        raise upstream(exc) from None
 
 
 def discover_apis(
@@ -106,7 +119,7 @@ def discover_apis(
                 account_ids=None if account_id is None else [account_id],
             )
         except AwsError as exc:
-            raise _upstream(exc) from None
+            raise upstream(exc) from None
 
     key = ("apis", target.tenant_id, target.connection_id, target.version, region, account_id)
     result = cache.get_or_compute(key, compute, refresh=refresh)

@@ -1,8 +1,17 @@
 """All tables, imported here so that Alembic and the mappers see every one of them."""
 
 from app.models.api_key import ApiKey
+from app.models.application import Application, ApplicationDefinition, ApplicationInstance
 from app.models.base import Base
 from app.models.connection import Connection
 from app.models.tenant import Tenant
 
-__all__ = ["ApiKey", "Base", "Connection", "Tenant"]
+__all__ = [
+    "ApiKey",
+    "Application",
+    "ApplicationDefinition",
+    "ApplicationInstance",
+    "Base",
+    "Connection",
+    "Tenant",
+]

@@ -10,9 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 
 def _free_port() -> int:
@@ -50,10 +54,29 @@ def _replay_curl(line: str) -> httpx.Response:
     return httpx.request(method, url, headers=headers, content=data, timeout=30)
 
 
-def test_demo_serves_and_its_curl_lines_work(tmp_path: Path) -> None:
+@dataclass
+class Demo:
+    base_url: str
+    api_key: str
+    banner: str
+    central_role_arn: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(
+            method, f"{self.base_url}/api/v1{path}", headers=self.headers, timeout=60, **kwargs
+        )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`onboarder demo` running in its own process, against moto's server, for this module."""
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("ONBOARDER_")}
-    env["TMPDIR"] = str(tmp_path)
+    env["TMPDIR"] = str(tmp_path_factory.mktemp("demo"))
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -61,6 +84,7 @@ def test_demo_serves_and_its_curl_lines_work(tmp_path: Path) -> None:
         text=True,
         env=env,
     )
+    data_dir = None
     try:
         assert process.stdout is not None
         banner: list[str] = []
@@ -71,31 +95,19 @@ def test_demo_serves_and_its_curl_lines_work(tmp_path: Path) -> None:
                 break
         text = "\n".join(banner)
         assert "Stop with" in text, text
-
         api_key = re.search(r"API key \(tenant 'demo'\): (\S+)", text)
-        assert api_key
-        assert f"http://127.0.0.1:{port}/api/v1/docs" in text
-        assert "APIsecCentralRole" in text
-
-        curl_lines = [line.strip() for line in banner if line.strip().startswith("curl ")]
-        assert len(curl_lines) >= 3
-        for line in curl_lines:
-            response = _replay_curl(line)
-            assert response.status_code in {200, 201}, (line.split("Bearer")[0], response.text)
-            assert response.json()
-            if line.endswith("/connections/test"):
-                assert response.json()["ok"] is True, response.text
-                assert len(response.json()["accounts"]) == 5
-
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
-        tenant = httpx.get(
-            f"http://127.0.0.1:{port}/api/v1/tenant",
-            headers={"Authorization": f"Bearer {api_key.group(1)}"},
-        )
-        assert tenant.json()["name"] == "demo"
+        central_role = re.search(r"central role\s+(arn:\S+)", text)
         data_dir = re.search(r"data directory:\s+(\S+)", text)
+        assert api_key
+        assert central_role
         assert data_dir
         assert Path(data_dir.group(1)).exists()
+        yield Demo(
+            base_url=f"http://127.0.0.1:{port}",
+            api_key=api_key.group(1),
+            banner=text,
+            central_role_arn=central_role.group(1),
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -105,3 +117,76 @@ def test_demo_serves_and_its_curl_lines_work(tmp_path: Path) -> None:
             raise
     assert process.returncode == 0
     assert not Path(data_dir.group(1)).exists(), "the demo leaves its data directory behind"
+
+
+def test_demo_serves_and_its_curl_lines_work(demo: Demo) -> None:
+    text = demo.banner
+    assert f"{demo.base_url}/api/v1/docs" in text
+    assert "APIsecCentralRole" in text
+
+    curl_lines = [line.strip() for line in text.splitlines() if line.strip().startswith("curl ")]
+    assert len(curl_lines) >= 3
+    for line in curl_lines:
+        response = _replay_curl(line)
+        assert response.status_code in {200, 201}, (line.split("Bearer")[0], response.text)
+        assert response.json()
+        if line.endswith("/connections/test"):
+            assert response.json()["ok"] is True, response.text
+            assert len(response.json()["accounts"]) == 5
+
+    assert httpx.get(f"{demo.base_url}/healthz").json() == {"status": "ok"}
+    assert demo.request("GET", "/tenant").json()["name"] == "demo"
+
+
+def test_a_private_api_is_onboarded_end_to_end_in_the_demo_organization(demo: Demo) -> None:
+    connection = {
+        "name": "payments (end to end)",
+        "credential_type": "central_role",
+        "central_role_arn": demo.central_role_arn,
+    }
+    tested = demo.request("POST", "/connections/test", json=connection).json()
+    assert tested["ok"] is True, tested
+    created = demo.request("POST", "/connections", json=connection)
+    assert created.status_code == 201, created.text
+    connection_id = created.json()["id"]
+
+    accounts = demo.request("GET", f"/connections/{connection_id}/accounts").json()["items"]
+    payments = next(a["account_id"] for a in accounts if a["name"] == "payments-prod")
+    listed = demo.request(
+        "GET",
+        f"/connections/{connection_id}/apis",
+        params={"region": "eu-west-1", "account_id": payments},
+    ).json()
+    private = next(api for api in listed["items"] if api["endpoint_type"] == "PRIVATE")
+    prod = next(stage for stage in private["stages"] if stage["name"] == "prod")
+    vpce_url = next(url for url in prod["instance_urls"] if "-vpce-" in url)
+
+    onboarded = demo.request(
+        "POST",
+        "/applications",
+        json={
+            "connection_id": connection_id,
+            "account_id": payments,
+            "region": "eu-west-1",
+            "api_id": private["api_id"],
+            "instance_urls": [vpce_url],
+        },
+    )
+    assert onboarded.status_code == 201, onboarded.text
+    application = onboarded.json()
+    assert application["instances"] == [
+        {"url": vpce_url, "stage": "prod", "created_at": application["instances"][0]["created_at"]}
+    ]
+    assert application["definition"]["operations"] == 3
+
+    document = demo.request("GET", f"/applications/{application['id']}/openapi").json()
+    assert document["host"] == vpce_url.split("/")[2]
+    assert document["basePath"] == "/prod"
+    assert set(document["paths"]) >= {"/products", "/orders"}
+    relisted = demo.request(
+        "GET",
+        f"/connections/{connection_id}/apis",
+        params={"region": "eu-west-1", "account_id": payments, "refresh": "true"},
+    ).json()
+    marked = {api["api_id"]: api["application_id"] for api in relisted["items"]}
+    assert marked[private["api_id"]] == application["id"]

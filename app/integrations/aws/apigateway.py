@@ -302,3 +302,42 @@ def list_region(
     if others:
         _v2_domains(call, v2, {api.api_id: api for api in others})
     return rest + others
+
+
+# ------------------------------------------------------------------------------ one API
+def describe_api(
+    *, call: Call, client_for: ClientFor, account_id: str, region: str, api_id: str
+) -> DiscoveredApi | None:
+    """One API with its stages and instance URLs, or None if it does not exist (any more).
+
+    REST and HTTP/WebSocket API ids share one format, so v1 is asked first, then v2. Custom
+    domains are not looked up here (that lists every domain of the region): see add_domains.
+    """
+    v1 = client_for("apigateway")
+    try:
+        item = call(lambda: v1.get_rest_api(restApiId=api_id))
+    except AwsError as exc:
+        if exc.failure.code != "not_found":
+            raise
+    else:
+        api = _rest_api(item, account_id, region)
+        found = _with_stages([api], lambda api: _rest_stages(call, v1, api))
+        return found[0] if found else None
+    v2 = client_for("apigatewayv2")
+    try:
+        item = call(lambda: v2.get_api(ApiId=api_id))
+    except AwsError as exc:
+        if exc.failure.code != "not_found":
+            raise
+        return None
+    api = _v2_api(item, account_id, region)
+    found = _with_stages([api], lambda api: _v2_stages(call, v2, api))
+    return found[0] if found else None
+
+
+def add_domains(*, call: Call, client_for: ClientFor, api: DiscoveredApi) -> None:
+    """The custom domain URLs mapped to one API."""
+    if api.protocol == "REST":
+        _rest_domains(call, client_for("apigateway"), {api.api_id: api})
+    else:
+        _v2_domains(call, client_for("apigatewayv2"), {api.api_id: api})

@@ -24,13 +24,13 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import boto3
 import botocore.session
 from botocore.config import Config
 
-from app.integrations.aws.apigateway import Call, DiscoveredApi, list_region
+from app.integrations.aws.apigateway import Call, ClientFor, DiscoveredApi, list_region
 from app.integrations.aws.credentials import (
     AccountSource,
     AccountStatus,
@@ -54,6 +54,26 @@ APIGATEWAY_RATE = 10.0
 APIGATEWAY_BURST = 40
 
 RegionStatus = Literal["ok", "not_enabled", "failed"]
+T = TypeVar("T")
+
+
+class AccountNotReached(LookupError):
+    """The connection does not reach the account asked for (or reaches many, and none was
+    named)."""
+
+    def __init__(self, account_id: str | None) -> None:
+        super().__init__(account_id)
+        self.account_id = account_id
+
+
+@dataclass(frozen=True)
+class RegionAccess:
+    """Calls in one account and region, under discovery's quota, retries and credentials."""
+
+    account_id: str
+    region: str
+    call: Call
+    client_for: ClientFor
 
 
 class RateLimiter:
@@ -250,6 +270,35 @@ class DiscoveryEngine:
         ) as pool:
             list(pool.map(check, opt_in))
         return found
+
+    # ------------------------------------------------------------------ one account
+    def in_region(
+        self,
+        spec: CredentialSpec,
+        context: ProbeContext,
+        *,
+        account_id: str | None,
+        region: str,
+        work: Callable[[RegionAccess], T],
+    ) -> T:
+        """Run `work` in one account and region of the connection, in the calling thread."""
+        source = spec.accounts(replace(context, sessions=self.sessions))
+        only = source.default_account()
+        if account_id is None:
+            account_id = only
+        elif only is not None and account_id != only:
+            raise AccountNotReached(account_id)
+        if account_id is None:
+            raise AccountNotReached(None)
+        session = source.session_for(account_id)
+        access = RegionAccess(
+            account_id=account_id,
+            region=region,
+            call=self._caller(account_id, region),
+            client_for=lambda service: self.clients.client(service, region),
+        )
+        with self.clients.acting_as(session):
+            return work(access)
 
     # ------------------------------------------------------------------ APIs
     def discover(

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+
+from app.applications import service
+from app.applications.dependencies import OnboardingServicesDep, ValidApplication
+from app.applications.schemas import (
+    ApplicationCreate,
+    ApplicationRead,
+    ApplicationSourceRead,
+    DefinitionRead,
+    InstanceRead,
+    InstanceSelection,
+    OperationList,
+    OperationRead,
+)
+from app.core.db import SessionDep
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from app.models import Application
+from app.tenants.dependencies import CurrentTenant
+
+router = APIRouter(prefix="/applications", tags=["applications"])
+
+
+def to_read(application: Application) -> ApplicationRead:
+    definition = application.definition
+    return ApplicationRead(
+        id=application.id,
+        name=application.name,
+        source=ApplicationSourceRead(
+            connection_id=application.connection_id,
+            account_id=application.account_id,
+            region=application.region,
+            api_id=application.api_id,
+            protocol=application.protocol,
+            endpoint_type=application.endpoint_type,
+        ),
+        instances=[
+            InstanceRead(url=i.url, stage=i.stage, created_at=i.created_at)
+            for i in application.instances
+        ],
+        onboarded_via=application.onboarded_via,
+        definition=DefinitionRead(
+            format=definition.format,
+            source=definition.source,
+            stage=definition.stage,
+            export_error=definition.export_error,
+            operations=definition.operations,
+            unauthenticated_operations=definition.unauthenticated_operations,
+            api_key_operations=definition.api_key_operations,
+            authorizer_types=definition.authorizer_types,
+            sha256=definition.sha256,
+            size_bytes=definition.size_bytes,
+            fetched_at=definition.fetched_at,
+        ),
+        created_at=application.created_at,
+        updated_at=application.updated_at,
+    )
+
+
+@router.post("", response_model=ApplicationRead, status_code=status.HTTP_201_CREATED)
+def onboard(
+    body: ApplicationCreate,
+    tenant: CurrentTenant,
+    session: SessionDep,
+    services: OnboardingServicesDep,
+) -> ApplicationRead:
+    application = service.onboard(session=session, tenant=tenant, data=body, services=services)
+    return to_read(application)
+
+
+@router.get("", response_model=Page[ApplicationRead])
+def list_applications(
+    tenant: CurrentTenant,
+    session: SessionDep,
+    connection_id: uuid.UUID | None = None,
+    account_id: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    region: str | None = None,
+    api_id: str | None = None,
+    protocol: Literal["REST", "HTTP", "WEBSOCKET"] | None = None,
+    onboarded_via: Literal["manual", "auto_onboard"] | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[ApplicationRead]:
+    filters = {
+        "connection_id": connection_id,
+        "account_id": account_id,
+        "region": region,
+        "api_id": api_id,
+        "protocol": protocol,
+        "onboarded_via": onboarded_via,
+    }
+    rows, next_cursor = service.list_page(
+        session=session, tenant=tenant, filters=filters, limit=limit, cursor=cursor
+    )
+    return Page[ApplicationRead](items=[to_read(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/{application_id}", response_model=ApplicationRead)
+def read_application(application: ValidApplication) -> ApplicationRead:
+    return to_read(application)
+
+
+@router.post("/{application_id}/instances", response_model=ApplicationRead)
+def add_instances(
+    body: InstanceSelection,
+    application: ValidApplication,
+    session: SessionDep,
+    services: OnboardingServicesDep,
+) -> ApplicationRead:
+    updated = service.add_instances(
+        session=session, application=application, selection=body, services=services
+    )
+    return to_read(updated)
+
+
+@router.get("/{application_id}/openapi")
+def read_definition(application: ValidApplication) -> dict[str, Any]:
+    """The API's definition as imported (OpenAPI 3 or Swagger 2.0), servers set to the
+    application's instance URLs."""
+    return service.definition_document(application=application)
+
+
+@router.get("/{application_id}/operations", response_model=OperationList)
+def list_operations(application: ValidApplication) -> OperationList:
+    return OperationList(
+        items=[
+            OperationRead(**operation, unauthenticated=_unauthenticated(operation))
+            for operation in service.operations(application=application)
+        ]
+    )
+
+
+def _unauthenticated(operation: dict[str, Any]) -> bool:
+    return operation["authorization"] == "NONE" and not operation["api_key_required"]
+
+
+@router.delete("/{application_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_application(application: ValidApplication, session: SessionDep) -> None:
+    service.delete(session=session, application=application)

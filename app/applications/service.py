@@ -1,0 +1,493 @@
+"""Applications: onboarded APIs with their instance URLs, definition and attack surface.
+
+Onboarding reads what it needs of the connection, ends that transaction, asks AWS (the API,
+its stages, its resources or routes, its export), and only then writes the application, its
+instances and its definition in one savepoint. A failure anywhere before the write leaves
+nothing behind; the unique constraint on (tenant, account, region, API) decides between two
+simultaneous onboardings of the same API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.applications.schemas import ApplicationCreate, InstanceSelection
+from app.connections import service as connections
+from app.core.errors import (
+    ConflictError,
+    NotFoundError,
+    UpstreamError,
+    ValidationFailedError,
+)
+from app.core.pagination import paginate
+from app.core.repository import TenantRepository
+from app.core.security import SecretBox
+from app.discovery.service import (
+    DiscoveryTarget,
+    target_of,
+    upstream,
+    validate_region,
+)
+from app.integrations.aws.apigateway import DiscoveredApi, add_domains, describe_api
+from app.integrations.aws.credentials import ProbeContext
+from app.integrations.aws.definitions import (
+    Definition,
+    DefinitionError,
+    Surface,
+    attack_surface,
+    fetch_definition,
+    with_servers,
+)
+from app.integrations.aws.discovery import AccountNotReached, DiscoveryEngine, RegionAccess
+from app.integrations.aws.errors import AwsError
+from app.models import Application, ApplicationDefinition, ApplicationInstance, Tenant
+from app.models.base import utcnow
+
+logger = logging.getLogger(__name__)
+
+ApiKey = tuple[str, str, str]  # (account_id, region, api_id)
+
+
+class ApplicationRepository(TenantRepository[Application]):
+    model = Application
+    noun = "application"
+
+    def by_api(self, account_id: str, region: str, api_id: str) -> Application | None:
+        statement = self.statement().where(
+            Application.account_id == account_id,
+            Application.region == region,
+            Application.api_id == api_id,
+        )
+        found: Application | None = self.session.scalars(statement).one_or_none()
+        return found
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What AWS says about one API, gathered before anything is written."""
+
+    api: DiscoveredApi
+    instances: list[tuple[str, str | None]]  # (url, stage)
+    surface: Surface | None = None
+    definition: Definition | None = None
+
+
+@dataclass(frozen=True)
+class Services:
+    """What onboarding needs besides the database: AWS access and its limits."""
+
+    engine: DiscoveryEngine
+    box: SecretBox
+    context: ProbeContext
+    max_definition_bytes: int
+
+
+# ------------------------------------------------------------------------------ errors
+def _already_onboarded(existing: Application) -> ConflictError:
+    return ConflictError(
+        f"API {existing.api_id} in account {existing.account_id}, region {existing.region} is "
+        f"onboarded already as application {existing.id}.",
+        hint="Add instance URLs to the existing application with "
+        f"POST /applications/{existing.id}/instances.",
+        extra={"application_id": str(existing.id)},
+    )
+
+
+def _api_not_found(account_id: str, region: str, api_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"API {api_id} does not exist in account {account_id}, region {region}.",
+        code="api_not_found",
+        hint="It may have been deleted in AWS after it was listed; list the region's APIs "
+        "again (GET /connections/{id}/apis?region=...&refresh=true).",
+    )
+
+
+def _definition_failed(exc: DefinitionError, api: DiscoveredApi, max_bytes: int) -> UpstreamError:
+    if exc.code == "definition_too_large":
+        hint = (
+            f"The export is over {max_bytes} bytes; the operator can raise "
+            "ONBOARDER_MAX_DEFINITION_BYTES."
+        )
+    else:
+        hint = (
+            "AWS answered an export that is not an OpenAPI document. Try again; if it "
+            "persists, check the API's definition in the API Gateway console."
+        )
+    return UpstreamError(f"{exc} (API {api.api_id})", code=exc.code, hint=hint)
+
+
+# ------------------------------------------------------------------------------ selection
+def _stage_urls(api: DiscoveredApi, stage_name: str) -> list[str]:
+    for stage in api.stages:
+        if stage.name == stage_name:
+            if stage.instance_urls:
+                return list(stage.instance_urls)
+            # The execute-api endpoint is disabled: the stage is reached by its domains only.
+            return [d.url for d in api.custom_domains if d.stage == stage_name]
+    return []
+
+
+def _offered(api: DiscoveredApi) -> dict[str, str | None]:
+    offered: dict[str, str | None] = {}
+    for stage in api.stages:
+        for url in stage.instance_urls:
+            offered[url] = stage.name
+    for domain in api.custom_domains:
+        offered.setdefault(domain.url, domain.stage)
+    return offered
+
+
+def _normalized(url: str) -> str:
+    return url.rstrip("/") if url.count("/") > 2 else url
+
+
+def select_instances(
+    api: DiscoveredApi, selection: InstanceSelection, *, load_domains: Any
+) -> list[tuple[str, str | None]]:
+    """The (url, stage) pairs chosen, each checked against what the API really offers."""
+    if not selection.instance_urls and not selection.stages:
+        raise ValidationFailedError(
+            "instance_urls",
+            "give at least one instance URL, or the stages whose URLs to use",
+            hint="GET /connections/{id}/apis lists each stage's instance URLs.",
+        )
+    stage_names = [stage.name for stage in api.stages]
+    wanted = [_normalized(url) for url in selection.instance_urls]
+    needs_domains = any(url not in _offered(api) for url in wanted) or any(
+        not _stage_urls(api, name) for name in selection.stages if name in stage_names
+    )
+    if needs_domains:
+        load_domains()
+    offered = _offered(api)
+    chosen: dict[str, str | None] = {}
+    for index, name in enumerate(selection.stages):
+        if name not in stage_names:
+            deployed = ", ".join(stage_names) or "none: deploy the API to a stage first"
+            raise ValidationFailedError(
+                f"stages[{index}]",
+                f"API {api.api_id} has no stage {name!r}; its stages: {deployed}",
+            )
+        urls = _stage_urls(api, name)
+        if not urls:
+            raise ValidationFailedError(
+                f"stages[{index}]",
+                f"stage {name!r} has no URL: the API's default endpoint is disabled and no "
+                "custom domain maps to the stage",
+            )
+        chosen.update(dict.fromkeys(urls, name))
+    for index, url in enumerate(wanted):
+        if url not in offered:
+            known = ", ".join(sorted(offered)[:10]) or "none: deploy the API to a stage first"
+            raise ValidationFailedError(
+                f"instance_urls[{index}]", f"is not a URL of API {api.api_id}; its URLs: {known}"
+            )
+        chosen[url] = offered[url]
+    return list(chosen.items())
+
+
+# ------------------------------------------------------------------------------ AWS
+def inspect(
+    *,
+    target: DiscoveryTarget,
+    services: Services,
+    account_id: str | None,
+    region: str,
+    api_id: str,
+    selection: InstanceSelection,
+    with_definition: bool,
+) -> Inspection:
+    """Ask AWS for the API, check the chosen instances, and read its surface and definition."""
+
+    def work(access: RegionAccess) -> Inspection:
+        try:
+            return look(access)
+        except AwsError as exc:
+            if exc.failure.code != "not_found":
+                raise
+            # Gone between two requests of this onboarding.
+            raise _api_not_found(access.account_id, region, api_id) from None
+
+    def look(access: RegionAccess) -> Inspection:
+        api = describe_api(
+            call=access.call,
+            client_for=access.client_for,
+            account_id=access.account_id,
+            region=region,
+            api_id=api_id,
+        )
+        if api is None:
+            raise _api_not_found(access.account_id, region, api_id)
+        instances = select_instances(
+            api,
+            selection,
+            load_domains=lambda: add_domains(
+                call=access.call, client_for=access.client_for, api=api
+            ),
+        )
+        if not with_definition:
+            return Inspection(api=api, instances=instances)
+        return _with_definition(access, api, instances, services.max_definition_bytes)
+
+    try:
+        return services.engine.in_region(
+            target.spec, target.context, account_id=account_id, region=region, work=work
+        )
+    except AccountNotReached as exc:
+        if exc.account_id is None:
+            raise ValidationFailedError(
+                "account_id",
+                "is required: a central_role connection reaches every account of the organization",
+                hint="GET /connections/{id}/accounts lists them.",
+            ) from None
+        raise ValidationFailedError(
+            "account_id",
+            f"account {exc.account_id} is not reached by this connection",
+            hint="GET /connections/{id}/accounts lists the accounts it reaches.",
+        ) from None
+    except AwsError as exc:
+        raise upstream(exc) from None
+
+
+def _with_definition(
+    access: RegionAccess,
+    api: DiscoveredApi,
+    instances: list[tuple[str, str | None]],
+    max_bytes: int,
+) -> Inspection:
+    surface = attack_surface(call=access.call, client_for=access.client_for, api=api)
+    stage = next((stage for _, stage in instances if stage), None)
+    try:
+        definition = fetch_definition(
+            call=access.call,
+            client_for=access.client_for,
+            api=api,
+            stage=stage,
+            surface=surface,
+            max_bytes=max_bytes,
+        )
+    except DefinitionError as exc:
+        raise _definition_failed(exc, api, max_bytes) from None
+    return Inspection(api=api, instances=instances, surface=surface, definition=definition)
+
+
+# ------------------------------------------------------------------------------ storing
+def _definition_row(inspection: Inspection) -> ApplicationDefinition:
+    surface, definition = inspection.surface, inspection.definition
+    assert surface is not None
+    assert definition is not None
+    document = json.dumps(definition.document, sort_keys=True, separators=(",", ":"))
+    encoded = document.encode()
+    return ApplicationDefinition(
+        format=definition.format,
+        source=definition.source,
+        stage=definition.stage,
+        export_error=definition.export_error,
+        document=document,
+        sha256=hashlib.sha256(encoded).hexdigest(),
+        size_bytes=len(encoded),
+        operations=len(surface.operations),
+        unauthenticated_operations=surface.unauthenticated,
+        api_key_operations=surface.api_key,
+        authorizer_types=surface.authorizer_types,
+        operation_list=[op.as_dict() for op in surface.operations],
+        fetched_at=utcnow(),
+    )
+
+
+def store(
+    *,
+    session: Session,
+    tenant_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    inspection: Inspection,
+    name: str | None,
+    onboarded_via: str,
+) -> Application:
+    """Write the application with its instances and definition, or 409 naming the one there."""
+    api = inspection.api
+    application = Application(
+        tenant_id=tenant_id,
+        name=name or api.name,
+        connection_id=connection_id,
+        account_id=api.account_id,
+        region=api.region,
+        api_id=api.api_id,
+        protocol=api.protocol,
+        endpoint_type=api.endpoint_type,
+        onboarded_via=onboarded_via,
+        instances=[
+            ApplicationInstance(url=url, stage=stage) for url, stage in inspection.instances
+        ],
+        definition=_definition_row(inspection),
+    )
+    try:
+        with session.begin_nested():
+            session.add(application)
+            session.flush()
+    except IntegrityError:
+        existing = ApplicationRepository(session, tenant_id).by_api(*api.key)
+        if existing is None:  # the constraint that failed was not the API's
+            raise
+        raise _already_onboarded(existing) from None
+    logger.info(
+        "application onboarded",
+        extra={
+            "application_id": str(application.id),
+            "api_id": api.api_id,
+            "region": api.region,
+            "onboarded_via": onboarded_via,
+        },
+    )
+    return application
+
+
+# ------------------------------------------------------------------------------ use cases
+def onboard(
+    *, session: Session, tenant: Tenant, data: ApplicationCreate, services: Services
+) -> Application:
+    connection = connections.ConnectionRepository(session, tenant.id).find(data.connection_id)
+    if connection is None:
+        raise ValidationFailedError("connection_id", f"no connection with id {data.connection_id}")
+    target = target_of(connection, services.box, services.context)
+    region = validate_region(target, data.region)
+    account_id = data.account_id
+    if account_id is None and connection.credential_type != "central_role":
+        account_id = connection.account_id  # what the last test found; AWS is asked if unknown
+    if account_id is not None:
+        existing = ApplicationRepository(session, tenant.id).by_api(account_id, region, data.api_id)
+        if existing is not None:
+            raise _already_onboarded(existing)
+    # AWS can take seconds to answer: no transaction stays open meanwhile.
+    session.commit()
+    inspection = inspect(
+        target=target,
+        services=services,
+        account_id=data.account_id,
+        region=region,
+        api_id=data.api_id,
+        selection=data,
+        with_definition=True,
+    )
+    return store(
+        session=session,
+        tenant_id=tenant.id,
+        connection_id=connection.id,
+        inspection=inspection,
+        name=data.name,
+        onboarded_via="manual",
+    )
+
+
+def add_instances(
+    *,
+    session: Session,
+    application: Application,
+    selection: InstanceSelection,
+    services: Services,
+) -> Application:
+    connection = (
+        None
+        if application.connection_id is None
+        else connections.ConnectionRepository(session, application.tenant_id).find(
+            application.connection_id
+        )
+    )
+    if connection is None:
+        raise ConflictError(
+            "The connection that onboarded this application was deleted; its instances can "
+            "no longer be checked against AWS.",
+            code="connection_deleted",
+            hint="Delete the application and onboard the API again through a connection.",
+        )
+    target = target_of(connection, services.box, services.context)
+    session.commit()
+    inspection = inspect(
+        target=target,
+        services=services,
+        account_id=application.account_id,
+        region=application.region,
+        api_id=application.api_id,
+        selection=selection,
+        with_definition=False,
+    )
+    known = {instance.url for instance in application.instances}
+    added = [(url, stage) for url, stage in inspection.instances if url not in known]
+    for url, stage in added:
+        try:
+            with session.begin_nested():
+                session.add(
+                    ApplicationInstance(application_id=application.id, url=url, stage=stage)
+                )
+                session.flush()
+        except IntegrityError:
+            continue  # added by a request running at the same time
+    if added:
+        application.updated_at = utcnow()
+        session.flush()
+        session.refresh(application, ["instances"])
+    return application
+
+
+def get(*, session: Session, tenant: Tenant, application_id: uuid.UUID) -> Application:
+    return ApplicationRepository(session, tenant.id).get(application_id)
+
+
+def list_page(
+    *,
+    session: Session,
+    tenant: Tenant,
+    filters: dict[str, Any],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Application], str | None]:
+    statement = ApplicationRepository(session, tenant.id).statement()
+    for column, value in filters.items():
+        if value is not None:
+            statement = statement.where(getattr(Application, column) == value)
+    rows, next_cursor = paginate(session, statement, Application, limit=limit, cursor=cursor)
+    return rows, next_cursor
+
+
+def delete(*, session: Session, application: Application) -> None:
+    session.delete(application)
+    session.flush()
+    logger.info("application deleted", extra={"application_id": str(application.id)})
+
+
+def definition_document(*, application: Application) -> dict[str, Any]:
+    """The definition as imported, its servers set to the application's instance URLs."""
+    definition = application.definition
+    document: dict[str, Any] = json.loads(definition.document)
+    return with_servers(
+        document, definition.format, [instance.url for instance in application.instances]
+    )
+
+
+def operations(*, application: Application) -> list[dict[str, Any]]:
+    return list(application.definition.operation_list)
+
+
+def ids_by_api(
+    *, session: Session, tenant_id: uuid.UUID, keys: Iterable[ApiKey]
+) -> dict[ApiKey, uuid.UUID]:
+    """The applications of these APIs, for marking discovered APIs that are onboarded."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    statement = select(
+        Application.account_id, Application.region, Application.api_id, Application.id
+    ).where(
+        Application.tenant_id == tenant_id,
+        tuple_(Application.account_id, Application.region, Application.api_id).in_(wanted),
+    )
+    return {(row[0], row[1], row[2]): row[3] for row in session.execute(statement)}

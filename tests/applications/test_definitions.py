@@ -1,0 +1,421 @@
+"""Exports and attack surfaces as AWS answers them, where moto cannot (botocore's Stubber).
+
+moto exports Swagger 2.0 whatever type is asked for, has no ExportApi for HTTP APIs, returns
+every listing in one page and embeds methods whether asked or not; AWS does none of that.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.integrations.aws.apigateway import DiscoveredApi, describe_api
+from app.integrations.aws.definitions import (
+    DefinitionError,
+    Surface,
+    attack_surface,
+    build_definition,
+    fetch_definition,
+    with_servers,
+)
+from app.integrations.aws.demo_organization import SeededOrganization
+from app.integrations.aws.errors import AwsError, CallContext
+from app.integrations.aws.sessions import call_aws
+from tests.applications.conftest import applications, onboard
+from tests.conftest import TenantWithKey
+from tests.core.test_errors import assert_problem
+
+CREDENTIALS = {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "x" * 40}
+CREATED = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def call(fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    return call_aws(CallContext(action="apigateway:GET"), fetch)
+
+
+def stubbed(service: str) -> tuple[Any, Stubber]:
+    client = boto3.client(service, region_name="eu-west-1", **CREDENTIALS)
+    return client, Stubber(client)
+
+
+def clients(**made: Any) -> Callable[[str], Any]:
+    return lambda service: made[service]
+
+
+def body(document: bytes) -> StreamingBody:
+    return StreamingBody(io.BytesIO(document), len(document))
+
+
+OAS30 = {
+    "openapi": "3.0.1",
+    "info": {"title": "orders", "version": "2026-03-01"},
+    "servers": [
+        {
+            "url": "https://r1.execute-api.eu-west-1.amazonaws.com/{basePath}",
+            "variables": {"basePath": {"default": "prod"}},
+        }
+    ],
+    "paths": {"/orders": {"post": {"x-amazon-apigateway-integration": {"type": "http_proxy"}}}},
+    "components": {
+        "securitySchemes": {
+            "orders-auth": {"type": "apiKey", "x-amazon-apigateway-authtype": "custom"}
+        }
+    },
+}
+
+
+def _method(authorization: str, **extra: Any) -> dict[str, Any]:
+    return {"httpMethod": "X", "authorizationType": authorization, **extra}
+
+
+def plan_rest(v1: Stubber, export: dict[str, Any] | Exception) -> None:
+    api = {
+        "id": "r1",
+        "name": "orders",
+        "createdDate": CREATED,
+        "endpointConfiguration": {"types": ["REGIONAL"]},
+    }
+    v1.add_response("get_rest_api", api, {"restApiId": "r1"})
+    v1.add_response(
+        "get_stages", {"item": [{"stageName": "prod", "deploymentId": "d1"}]}, {"restApiId": "r1"}
+    )
+    v1.add_response(
+        "get_authorizers",
+        {"items": [{"id": "a1", "name": "orders-auth", "type": "REQUEST"}], "position": "p1"},
+        {"restApiId": "r1", "limit": 500},
+    )
+    v1.add_response(
+        "get_authorizers",
+        {"items": [{"id": "a2", "name": "staff", "type": "COGNITO_USER_POOLS"}]},
+        {"restApiId": "r1", "limit": 500, "position": "p1"},
+    )
+    v1.add_response(
+        "get_resources",
+        {
+            "items": [
+                {"id": "root", "path": "/", "resourceMethods": {"GET": _method("NONE")}},
+                {
+                    "id": "o",
+                    "path": "/orders",
+                    "resourceMethods": {
+                        "POST": _method("CUSTOM", authorizerId="a1", apiKeyRequired=True),
+                        "OPTIONS": _method("NONE"),
+                    },
+                },
+            ],
+            "position": "p2",
+        },
+        {"restApiId": "r1", "limit": 500, "embed": ["methods"]},
+    )
+    v1.add_response(
+        "get_resources",
+        # A page without embedded methods: each method is then asked for.
+        {"items": [{"id": "s", "path": "/staff/{id}", "resourceMethods": {"DELETE": {}}}]},
+        {"restApiId": "r1", "limit": 500, "embed": ["methods"], "position": "p2"},
+    )
+    v1.add_response(
+        "get_method",
+        _method("COGNITO_USER_POOLS", authorizerId="a2"),
+        {"restApiId": "r1", "resourceId": "s", "httpMethod": "DELETE"},
+    )
+    params = {
+        "restApiId": "r1",
+        "stageName": "prod",
+        "exportType": "oas30",
+        "parameters": {"extensions": "apigateway"},
+        "accepts": "application/json",
+    }
+    if isinstance(export, Exception):
+        v1.add_client_error("get_export", str(export), "", 400, expected_params=params)
+    else:
+        data = json.dumps(export).encode()
+        v1.add_response(
+            "get_export", {"body": body(data), "contentType": "application/json"}, params
+        )
+
+
+def rest_onboarding(
+    export: dict[str, Any] | Exception, max_bytes: int = 1_000_000
+) -> tuple[DiscoveredApi, Surface, Any]:
+    v1, stubber = stubbed("apigateway")
+    plan_rest(stubber, export)
+    client_for = clients(apigateway=v1)
+    with stubber:
+        api = describe_api(
+            call=call,
+            client_for=client_for,
+            account_id="111111111111",
+            region="eu-west-1",
+            api_id="r1",
+        )
+        assert api is not None
+        surface = attack_surface(call=call, client_for=client_for, api=api)
+        definition = fetch_definition(
+            call=call,
+            client_for=client_for,
+            api=api,
+            stage="prod",
+            surface=surface,
+            max_bytes=max_bytes,
+        )
+        stubber.assert_no_pending_responses()
+    return api, surface, definition
+
+
+def test_a_rest_api_gets_its_openapi_3_export_and_every_page_of_its_surface() -> None:
+    _, surface, definition = rest_onboarding(OAS30)
+
+    assert definition.format == "openapi_3"
+    assert definition.source == "aws_export"
+    assert definition.document == OAS30
+    served = with_servers(
+        definition.document,
+        definition.format,
+        ["https://r1.execute-api.eu-west-1.amazonaws.com/prod"],
+    )
+    assert served["servers"] == [{"url": "https://r1.execute-api.eu-west-1.amazonaws.com/prod"}]
+    assert served["paths"] == OAS30["paths"]
+
+    by_key = {f"{op.method} {op.path}": op for op in surface.operations}
+    assert set(by_key) == {"GET /", "OPTIONS /orders", "POST /orders", "DELETE /staff/{id}"}
+    assert by_key["POST /orders"].authorizer_type == "REQUEST"
+    assert by_key["POST /orders"].authorizer_name == "orders-auth"
+    assert by_key["DELETE /staff/{id}"].authorizer_type == "COGNITO_USER_POOLS"
+    assert surface.unauthenticated == 2
+    assert surface.api_key == 1
+    assert surface.authorizer_types == {"COGNITO_USER_POOLS": 1, "REQUEST": 1}
+
+
+def test_a_failed_rest_export_falls_back_to_a_definition_built_from_the_resources() -> None:
+    _, _, definition = rest_onboarding(Exception("BadRequestException"))
+
+    assert definition.source == "built"
+    assert definition.format == "openapi_3"
+    assert "BadRequestException" in definition.export_error
+    paths = definition.document["paths"]
+    assert set(paths) == {"/", "/orders", "/staff/{id}"}
+    assert paths["/orders"]["post"]["security"] == [{"orders-auth": [], "api_key": []}]
+    assert paths["/orders"]["post"]["x-amazon-apigateway-api-key-required"] is True
+    assert paths["/staff/{id}"]["delete"]["parameters"][0]["name"] == "id"
+    assert paths["/"]["get"]["security"] == []
+
+
+@pytest.mark.parametrize(
+    ("export", "code"),
+    [
+        (b"<html>Service Unavailable</html>", "definition_unparsable"),
+        (b'{"openapi": "3.0.1", "info": {}}', "definition_unparsable"),
+        (b'{"asyncapi": "2.0", "paths": {}}', "definition_unparsable"),
+        (
+            b'{"swagger": "2.0", "paths": {}, "x-pad": "' + b"x" * 2000 + b'"}',
+            "definition_too_large",
+        ),
+    ],
+)
+def test_an_export_that_cannot_be_used_is_a_definition_error(export: bytes, code: str) -> None:
+    v1, stubber = stubbed("apigateway")
+    stubber.add_response("get_export", {"body": body(export)})
+    api = DiscoveredApi(
+        "111111111111",
+        "eu-west-1",
+        "r1",
+        "orders",
+        None,
+        "REST",
+        "REGIONAL",
+        [],
+        CREATED,
+        {},
+        "https://r1.execute-api.eu-west-1.amazonaws.com",
+    )
+    with stubber, pytest.raises(DefinitionError) as raised:
+        fetch_definition(
+            call=call,
+            client_for=clients(apigateway=v1),
+            api=api,
+            stage="prod",
+            surface=Surface(()),
+            max_bytes=1024,
+        )
+    assert raised.value.code == code
+
+
+def test_a_throttled_export_fails_instead_of_falling_back() -> None:
+    v1, stubber = stubbed("apigateway")
+    stubber.add_client_error("get_export", "TooManyRequestsException", "slow down", 429)
+    api = DiscoveredApi(
+        "111111111111",
+        "eu-west-1",
+        "r1",
+        "orders",
+        None,
+        "REST",
+        "REGIONAL",
+        [],
+        CREATED,
+        {},
+        "https://r1.execute-api.eu-west-1.amazonaws.com",
+    )
+    with stubber, pytest.raises(AwsError) as raised:
+        fetch_definition(
+            call=call,
+            client_for=clients(apigateway=v1),
+            api=api,
+            stage="prod",
+            surface=Surface(()),
+            max_bytes=1024,
+        )
+    assert raised.value.failure.code == "throttled"
+
+
+def test_an_http_api_gets_its_export_from_export_api() -> None:
+    exported = {
+        "openapi": "3.0.1",
+        "info": {"title": "catalog", "version": "1"},
+        "paths": {"/items": {"get": {}}, "/{proxy+}": {"x-amazon-apigateway-any-method": {}}},
+    }
+    v1, s1 = stubbed("apigateway")
+    v2, s2 = stubbed("apigatewayv2")
+    s1.add_client_error(
+        "get_rest_api",
+        "NotFoundException",
+        "Invalid API identifier",
+        404,
+        expected_params={"restApiId": "h1"},
+    )
+    s2.add_response(
+        "get_api",
+        {
+            "ApiId": "h1",
+            "Name": "catalog",
+            "ProtocolType": "HTTP",
+            "ApiEndpoint": "https://h1.execute-api.eu-west-1.amazonaws.com",
+            "RouteSelectionExpression": "x",
+        },
+        {"ApiId": "h1"},
+    )
+    s2.add_response(
+        "get_stages", {"Items": [{"StageName": "$default"}]}, {"ApiId": "h1", "MaxResults": "500"}
+    )
+    s2.add_response(
+        "get_routes",
+        {
+            "Items": [
+                {"RouteKey": "GET /items", "AuthorizationType": "NONE"},
+                {"RouteKey": "$default", "AuthorizationType": "CUSTOM", "AuthorizerId": "z1"},
+            ]
+        },
+        {"ApiId": "h1", "MaxResults": "500"},
+    )
+    s2.add_response(
+        "get_authorizer",
+        {"AuthorizerId": "z1", "Name": "lambda-auth", "AuthorizerType": "REQUEST"},
+        {"ApiId": "h1", "AuthorizerId": "z1"},
+    )
+    s2.add_response(
+        "export_api",
+        {"body": json.dumps(exported).encode()},
+        {
+            "ApiId": "h1",
+            "Specification": "OAS30",
+            "OutputType": "JSON",
+            "StageName": "$default",
+            "IncludeExtensions": True,
+        },
+    )
+    client_for = clients(apigateway=v1, apigatewayv2=v2)
+
+    with s1, s2:
+        api = describe_api(
+            call=call,
+            client_for=client_for,
+            account_id="111111111111",
+            region="eu-west-1",
+            api_id="h1",
+        )
+        assert api is not None
+        surface = attack_surface(call=call, client_for=client_for, api=api)
+        definition = fetch_definition(
+            call=call,
+            client_for=client_for,
+            api=api,
+            stage="$default",
+            surface=surface,
+            max_bytes=1_000_000,
+        )
+        s2.assert_no_pending_responses()
+
+    assert api.stages[0].instance_urls == ["https://h1.execute-api.eu-west-1.amazonaws.com"]
+    assert (definition.source, definition.format) == ("aws_export", "openapi_3")
+    assert definition.document == exported
+    by_key = {f"{op.method} {op.path}": op for op in surface.operations}
+    assert by_key["ANY /{proxy+}"].authorizer_type == "REQUEST"
+    assert surface.unauthenticated == 1
+
+
+def test_a_built_definition_declares_path_parameters_and_catch_all_routes() -> None:
+    api = DiscoveredApi(
+        "111111111111",
+        "eu-west-1",
+        "h1",
+        "catalog",
+        "Items",
+        "HTTP",
+        "REGIONAL",
+        [],
+        CREATED,
+        {},
+        "https://h1.execute-api.eu-west-1.amazonaws.com",
+    )
+    from app.integrations.aws.definitions import Operation
+
+    surface = Surface(
+        (
+            Operation("ANY", "/{proxy+}", "AWS_IAM", "AWS_IAM", None, False),
+            Operation("GET", "/items/{id}/parts/{part}", "JWT", "JWT", "idp", False),
+        )
+    )
+    document = build_definition(api, surface)
+
+    assert document["info"] == {"title": "catalog", "version": "2026-03-01", "description": "Items"}
+    catch_all = document["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"]
+    assert catch_all["parameters"][0]["name"] == "proxy"
+    assert catch_all["security"] == [{"sigv4": []}]
+    item = document["paths"]["/items/{id}/parts/{part}"]["get"]
+    assert [p["name"] for p in item["parameters"]] == ["id", "part"]
+    assert set(document["components"]["securitySchemes"]) == {"sigv4", "idp"}
+
+
+def test_an_export_over_the_size_bound_is_a_502_and_nothing_is_stored(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    shop_prod: str,
+    app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app.state.settings, "max_definition_bytes", 100)
+    api = org.api_named("shop-storefront-api")
+
+    response = onboard(
+        client,
+        tenant,
+        connection_id=shop_prod,
+        region="us-east-1",
+        api_id=api.api_id,
+        stages=["prod"],
+    )
+
+    problem = assert_problem(response, 502, "definition_too_large")
+    assert "ONBOARDER_MAX_DEFINITION_BYTES" in problem["hint"]
+    assert applications(client, tenant) == []
