@@ -128,14 +128,9 @@ def read_definition(application: ValidApplication) -> dict[str, Any]:
 def list_operations(application: ValidApplication) -> OperationList:
     return OperationList(
         items=[
-            OperationRead(**operation, unauthenticated=_unauthenticated(operation))
-            for operation in service.operations(application=application)
+            OperationRead(**operation) for operation in service.operations(application=application)
         ]
     )
-
-
-def _unauthenticated(operation: dict[str, Any]) -> bool:
-    return operation["authorization"] == "NONE" and not operation["api_key_required"]
 
 
 @router.delete("/{application_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from app.integrations.aws.apigateway import DiscoveredApi, describe_api
 from app.integrations.aws.definitions import (
     DefinitionError,
+    Operation,
     Surface,
     attack_surface,
     build_definition,
@@ -377,8 +378,6 @@ def test_a_built_definition_declares_path_parameters_and_catch_all_routes() -> N
         {},
         "https://h1.execute-api.eu-west-1.amazonaws.com",
     )
-    from app.integrations.aws.definitions import Operation
-
     surface = Surface(
         (
             Operation("ANY", "/{proxy+}", "AWS_IAM", "AWS_IAM", None, False),

@@ -47,7 +47,7 @@ class Operation:
         return self.authorization == "NONE" and not self.api_key_required
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "unauthenticated": self.unauthenticated}
 
 
 @dataclass(frozen=True)
