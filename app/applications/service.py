@@ -103,6 +103,10 @@ def _already_onboarded(existing: Application) -> ConflictError:
     )
 
 
+def _connection_deleted(detail: str, *, hint: str) -> ConflictError:
+    return ConflictError(detail, code="connection_deleted", hint=hint)
+
+
 def _api_not_found(account_id: str, region: str, api_id: str) -> NotFoundError:
     return NotFoundError(
         f"API {api_id} does not exist in account {account_id}, region {region}.",
@@ -336,9 +340,14 @@ def store(
             session.flush()
     except IntegrityError:
         existing = ApplicationRepository(session, tenant_id).by_api(*api.key)
-        if existing is None:  # the constraint that failed was not the API's
-            raise
-        raise _already_onboarded(existing) from None
+        if existing is not None:
+            raise _already_onboarded(existing) from None
+        if connections.ConnectionRepository(session, tenant_id).find(connection_id) is None:
+            raise _connection_deleted(
+                "The connection was deleted while the API was being onboarded.",
+                hint="Create the connection again, then onboard the API.",
+            ) from None
+        raise
     logger.info(
         "application onboarded",
         extra={
@@ -403,10 +412,9 @@ def add_instances(
         )
     )
     if connection is None:
-        raise ConflictError(
+        raise _connection_deleted(
             "The connection that onboarded this application was deleted; its instances can "
             "no longer be checked against AWS.",
-            code="connection_deleted",
             hint="Delete the application and onboard the API again through a connection.",
         )
     target = target_of(connection, services.box, services.context)

@@ -1,16 +1,20 @@
-"""Two onboardings of the same API at the same moment: the database lets exactly one in."""
+"""Onboardings racing other requests: the database decides, and nothing is half-written."""
 
 from __future__ import annotations
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from app.applications import service
+from app.core.db import Database
 from app.integrations.aws.demo_organization import SeededOrganization
+from app.models import Connection
 from tests.applications.conftest import applications, onboard
 from tests.conftest import TenantWithKey
 from tests.core.test_errors import assert_problem
@@ -57,3 +61,35 @@ def test_simultaneous_onboardings_give_one_201_and_one_409_naming_it(
     stored = applications(client, tenant)
     assert [a["id"] for a in stored] == [created["id"]]
     assert stored[0]["instances"] == created["instances"]
+
+
+def test_a_connection_deleted_while_its_api_is_onboarded_is_a_409_and_nothing_is_stored(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    shop_prod: str,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = service.inspect
+
+    def inspect_then_delete_connection(**kwargs: Any) -> service.Inspection:
+        inspection = original(**kwargs)
+        with database.session() as session:
+            session.execute(delete(Connection).where(Connection.id == uuid.UUID(shop_prod)))
+        return inspection
+
+    monkeypatch.setattr(service, "inspect", inspect_then_delete_connection)
+    api = org.api_named("shop-storefront-api")
+
+    response = onboard(
+        client,
+        tenant,
+        connection_id=shop_prod,
+        region="us-east-1",
+        api_id=api.api_id,
+        stages=["prod"],
+    )
+
+    assert "onboarded" in assert_problem(response, 409, "connection_deleted")["detail"]
+    assert applications(client, tenant) == []
