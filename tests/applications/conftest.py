@@ -33,6 +33,17 @@ def shop_prod(client: TestClient, tenant: TenantWithKey, org: SeededOrganization
     )
 
 
+def storefront_prod(org: SeededOrganization, connection_id: str) -> dict[str, Any]:  # noqa: F811
+    """The body that onboards the storefront REST API's prod stage through a connection."""
+    api = org.api_named("shop-storefront-api")
+    return {
+        "connection_id": connection_id,
+        "region": "us-east-1",
+        "api_id": api.api_id,
+        "stages": ["prod"],
+    }
+
+
 def onboard(client: TestClient, tenant: TenantWithKey, **body: Any) -> Any:
     return client.post("/api/v1/applications", json=body, headers=tenant.headers)
 

@@ -15,7 +15,7 @@ from app.applications import service
 from app.core.db import Database
 from app.integrations.aws.demo_organization import SeededOrganization
 from app.models import Connection
-from tests.applications.conftest import applications, onboard
+from tests.applications.conftest import applications, onboard, storefront_prod
 from tests.conftest import TenantWithKey
 from tests.core.test_errors import assert_problem
 
@@ -80,16 +80,8 @@ def test_a_connection_deleted_while_its_api_is_onboarded_is_a_409_and_nothing_is
         return inspection
 
     monkeypatch.setattr(service, "inspect", inspect_then_delete_connection)
-    api = org.api_named("shop-storefront-api")
 
-    response = onboard(
-        client,
-        tenant,
-        connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
-        stages=["prod"],
-    )
+    response = onboard(client, tenant, **storefront_prod(org, shop_prod))
 
     assert "onboarded" in assert_problem(response, 409, "connection_deleted")["detail"]
     assert applications(client, tenant) == []

@@ -32,7 +32,7 @@ from app.integrations.aws.definitions import (
 from app.integrations.aws.demo_organization import SeededOrganization
 from app.integrations.aws.errors import AwsError, CallContext
 from app.integrations.aws.sessions import call_aws
-from tests.applications.conftest import applications, onboard
+from tests.applications.conftest import applications, onboard, storefront_prod
 from tests.conftest import TenantWithKey
 from tests.core.test_errors import assert_problem
 
@@ -404,16 +404,8 @@ def test_an_export_over_the_size_bound_is_a_502_and_nothing_is_stored(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(app.state.settings, "max_definition_bytes", 100)
-    api = org.api_named("shop-storefront-api")
 
-    response = onboard(
-        client,
-        tenant,
-        connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
-        stages=["prod"],
-    )
+    response = onboard(client, tenant, **storefront_prod(org, shop_prod))
 
     problem = assert_problem(response, 502, "definition_too_large")
     assert "ONBOARDER_MAX_DEFINITION_BYTES" in problem["hint"]

@@ -7,7 +7,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.integrations.aws.demo_organization import SeededOrganization
-from tests.applications.conftest import account_client, applications, onboard, onboarded
+from tests.applications.conftest import (
+    account_client,
+    applications,
+    onboard,
+    onboarded,
+    storefront_prod,
+)
 from tests.conftest import TenantWithKey
 from tests.core.test_errors import assert_problem
 
@@ -33,14 +39,7 @@ def test_an_edge_rest_api_is_onboarded_with_its_export_and_attack_surface(
     client: TestClient, tenant: TenantWithKey, org: SeededOrganization, shop_prod: str
 ) -> None:
     api = org.api_named("shop-storefront-api")
-    body = onboarded(
-        client,
-        tenant,
-        connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
-        stages=["prod"],
-    )
+    body = onboarded(client, tenant, **storefront_prod(org, shop_prod))
 
     assert body["name"] == "shop-storefront-api"
     assert body["onboarded_via"] == "manual"
@@ -208,14 +207,7 @@ def test_an_api_onboarded_twice_is_a_409_naming_the_existing_application(
     client: TestClient, tenant: TenantWithKey, org: SeededOrganization, shop_prod: str, central: str
 ) -> None:
     api = org.api_named("shop-storefront-api")
-    first = onboarded(
-        client,
-        tenant,
-        connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
-        stages=["prod"],
-    )
+    first = onboarded(client, tenant, **storefront_prod(org, shop_prod))
     # The same API through another connection (the organization's) is still the same API.
     again = onboard(
         client,
@@ -237,14 +229,7 @@ def test_instances_are_added_to_an_application(
     client: TestClient, tenant: TenantWithKey, org: SeededOrganization, shop_prod: str
 ) -> None:
     api = org.api_named("shop-storefront-api")
-    created = onboarded(
-        client,
-        tenant,
-        connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
-        stages=["prod"],
-    )
+    created = onboarded(client, tenant, **storefront_prod(org, shop_prod))
     path = f"/api/v1/applications/{created['id']}/instances"
 
     added = client.post(
@@ -336,14 +321,7 @@ def test_an_api_deleted_in_aws_is_a_404_of_its_own_and_nothing_is_stored(
     assert api.api_id in {a["api_id"] for a in listed.json()["items"]}
     account_client(org, api, "apigateway").delete_rest_api(restApiId=api.api_id)
 
-    response = onboard(
-        client,
-        tenant,
-        connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
-        stages=["prod"],
-    )
+    response = onboard(client, tenant, **storefront_prod(org, shop_prod))
 
     problem = assert_problem(response, 404, "api_not_found")
     assert api.api_id in problem["detail"]
@@ -459,14 +437,7 @@ def test_another_tenants_application_does_not_exist(
     shop_prod: str,
 ) -> None:
     api = org.api_named("shop-storefront-api")
-    created = onboarded(
-        client,
-        tenant,
-        connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
-        stages=["prod"],
-    )
+    created = onboarded(client, tenant, **storefront_prod(org, shop_prod))
     path = f"/api/v1/applications/{created['id']}"
 
     for method, suffix, body in [
@@ -497,15 +468,7 @@ def test_another_tenants_application_does_not_exist(
 def test_an_application_outlives_its_connection(
     client: TestClient, tenant: TenantWithKey, org: SeededOrganization, shop_prod: str
 ) -> None:
-    api = org.api_named("shop-storefront-api")
-    created = onboarded(
-        client,
-        tenant,
-        connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
-        stages=["prod"],
-    )
+    created = onboarded(client, tenant, **storefront_prod(org, shop_prod))
     assert (
         client.delete(f"/api/v1/connections/{shop_prod}", headers=tenant.headers).status_code == 204
     )
