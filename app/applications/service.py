@@ -167,12 +167,14 @@ def select_instances(
         )
     stage_names = [stage.name for stage in api.stages]
     wanted = [_normalized(url) for url in selection.instance_urls]
-    needs_domains = any(url not in _offered(api) for url in wanted) or any(
-        not _stage_urls(api, name) for name in selection.stages if name in stage_names
-    )
-    if needs_domains:
-        load_domains()
     offered = _offered(api)
+    # Custom domains take a listing of the whole region: only when a URL asks for them, or a
+    # stage has no execute-api URL of its own.
+    if any(url not in offered for url in wanted) or any(
+        not _stage_urls(api, name) for name in selection.stages if name in stage_names
+    ):
+        load_domains()
+        offered = _offered(api)
     chosen: dict[str, str | None] = {}
     for index, name in enumerate(selection.stages):
         if name not in stage_names:

@@ -33,15 +33,15 @@ def shop_prod(client: TestClient, tenant: TenantWithKey, org: SeededOrganization
     )
 
 
+def api_ref(api: SeededApi) -> dict[str, str]:
+    """The part of an onboarding body that names a seeded API."""
+    return {"region": api.region, "api_id": api.api_id}
+
+
 def storefront_prod(org: SeededOrganization, connection_id: str) -> dict[str, Any]:  # noqa: F811
     """The body that onboards the storefront REST API's prod stage through a connection."""
     api = org.api_named("shop-storefront-api")
-    return {
-        "connection_id": connection_id,
-        "region": "us-east-1",
-        "api_id": api.api_id,
-        "stages": ["prod"],
-    }
+    return {"connection_id": connection_id, **api_ref(api), "stages": ["prod"]}
 
 
 def onboard(client: TestClient, tenant: TenantWithKey, **body: Any) -> Any:

@@ -145,32 +145,38 @@ def plan_rest(v1: Stubber, export: dict[str, Any] | Exception) -> None:
         )
 
 
-def rest_onboarding(
-    export: dict[str, Any] | Exception, max_bytes: int = 1_000_000
+def read_api(
+    client_for: Callable[[str], Any], api_id: str, stage: str
 ) -> tuple[DiscoveredApi, Surface, Any]:
+    """What onboarding reads of an API: the API and stages, its surface, its definition."""
+    api = describe_api(
+        call=call,
+        client_for=client_for,
+        account_id="111111111111",
+        region="eu-west-1",
+        api_id=api_id,
+    )
+    assert api is not None
+    surface = attack_surface(call=call, client_for=client_for, api=api)
+    definition = fetch_definition(
+        call=call,
+        client_for=client_for,
+        api=api,
+        stage=stage,
+        surface=surface,
+        max_bytes=1_000_000,
+    )
+    return api, surface, definition
+
+
+def rest_onboarding(export: dict[str, Any] | Exception) -> tuple[DiscoveredApi, Surface, Any]:
     v1, stubber = stubbed("apigateway")
     plan_rest(stubber, export)
     client_for = clients(apigateway=v1)
     with stubber:
-        api = describe_api(
-            call=call,
-            client_for=client_for,
-            account_id="111111111111",
-            region="eu-west-1",
-            api_id="r1",
-        )
-        assert api is not None
-        surface = attack_surface(call=call, client_for=client_for, api=api)
-        definition = fetch_definition(
-            call=call,
-            client_for=client_for,
-            api=api,
-            stage="prod",
-            surface=surface,
-            max_bytes=max_bytes,
-        )
+        found = read_api(client_for, "r1", "prod")
         stubber.assert_no_pending_responses()
-    return api, surface, definition
+    return found
 
 
 def test_a_rest_api_gets_its_openapi_3_export_and_every_page_of_its_surface() -> None:
@@ -211,6 +217,31 @@ def test_a_failed_rest_export_falls_back_to_a_definition_built_from_the_resource
     assert paths["/"]["get"]["security"] == []
 
 
+def export_prod_stage(v1: Any) -> None:
+    """Fetch the definition of a REST API's prod stage, with a 1 KiB bound."""
+    api = DiscoveredApi(
+        "111111111111",
+        "eu-west-1",
+        "r1",
+        "orders",
+        None,
+        "REST",
+        "REGIONAL",
+        [],
+        CREATED,
+        {},
+        "https://r1.execute-api.eu-west-1.amazonaws.com",
+    )
+    fetch_definition(
+        call=call,
+        client_for=clients(apigateway=v1),
+        api=api,
+        stage="prod",
+        surface=Surface(()),
+        max_bytes=1024,
+    )
+
+
 @pytest.mark.parametrize(
     ("export", "code"),
     [
@@ -226,56 +257,16 @@ def test_a_failed_rest_export_falls_back_to_a_definition_built_from_the_resource
 def test_an_export_that_cannot_be_used_is_a_definition_error(export: bytes, code: str) -> None:
     v1, stubber = stubbed("apigateway")
     stubber.add_response("get_export", {"body": body(export)})
-    api = DiscoveredApi(
-        "111111111111",
-        "eu-west-1",
-        "r1",
-        "orders",
-        None,
-        "REST",
-        "REGIONAL",
-        [],
-        CREATED,
-        {},
-        "https://r1.execute-api.eu-west-1.amazonaws.com",
-    )
     with stubber, pytest.raises(DefinitionError) as raised:
-        fetch_definition(
-            call=call,
-            client_for=clients(apigateway=v1),
-            api=api,
-            stage="prod",
-            surface=Surface(()),
-            max_bytes=1024,
-        )
+        export_prod_stage(v1)
     assert raised.value.code == code
 
 
 def test_a_throttled_export_fails_instead_of_falling_back() -> None:
     v1, stubber = stubbed("apigateway")
     stubber.add_client_error("get_export", "TooManyRequestsException", "slow down", 429)
-    api = DiscoveredApi(
-        "111111111111",
-        "eu-west-1",
-        "r1",
-        "orders",
-        None,
-        "REST",
-        "REGIONAL",
-        [],
-        CREATED,
-        {},
-        "https://r1.execute-api.eu-west-1.amazonaws.com",
-    )
     with stubber, pytest.raises(AwsError) as raised:
-        fetch_definition(
-            call=call,
-            client_for=clients(apigateway=v1),
-            api=api,
-            stage="prod",
-            surface=Surface(()),
-            max_bytes=1024,
-        )
+        export_prod_stage(v1)
     assert raised.value.failure.code == "throttled"
 
 
@@ -337,23 +328,7 @@ def test_an_http_api_gets_its_export_from_export_api() -> None:
     client_for = clients(apigateway=v1, apigatewayv2=v2)
 
     with s1, s2:
-        api = describe_api(
-            call=call,
-            client_for=client_for,
-            account_id="111111111111",
-            region="eu-west-1",
-            api_id="h1",
-        )
-        assert api is not None
-        surface = attack_surface(call=call, client_for=client_for, api=api)
-        definition = fetch_definition(
-            call=call,
-            client_for=client_for,
-            api=api,
-            stage="$default",
-            surface=surface,
-            max_bytes=1_000_000,
-        )
+        api, surface, definition = read_api(client_for, "h1", "$default")
         s2.assert_no_pending_responses()
 
     assert api.stages[0].instance_urls == ["https://h1.execute-api.eu-west-1.amazonaws.com"]

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from app.integrations.aws.demo_organization import SeededOrganization
 from tests.applications.conftest import (
     account_client,
+    api_ref,
     applications,
     onboard,
     onboarded,
@@ -91,8 +92,7 @@ def test_a_regional_rest_api_names_its_lambda_token_authorizer(
         client,
         tenant,
         connection_id=shop_prod,
-        region="eu-west-1",
-        api_id=api.api_id,
+        **api_ref(api),
         stages=["prod", "staging"],
     )
 
@@ -117,8 +117,7 @@ def test_a_private_rest_api_is_onboarded_at_its_vpc_endpoint_url(
         tenant,
         connection_id=central,
         account_id=api.account_id,
-        region="eu-west-1",
-        api_id=api.api_id,
+        **api_ref(api),
         instance_urls=[vpce_url + "/"],
     )
 
@@ -144,8 +143,7 @@ def test_an_http_api_without_an_export_gets_a_definition_built_from_its_routes(
         client,
         tenant,
         connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
+        **api_ref(api),
         instance_urls=[endpoint, "https://catalog.example-shop.com"],
         name="Catalog (mobile)",
     )
@@ -180,8 +178,7 @@ def test_a_websocket_api_counts_every_route_as_protected_by_connect(
         client,
         tenant,
         connection_id=shop_prod,
-        region="eu-west-1",
-        api_id=api.api_id,
+        **api_ref(api),
         stages=["production"],
     )
 
@@ -214,8 +211,7 @@ def test_an_api_onboarded_twice_is_a_409_naming_the_existing_application(
         tenant,
         connection_id=central,
         account_id=api.account_id,
-        region="us-east-1",
-        api_id=api.api_id,
+        **api_ref(api),
         stages=["staging"],
     )
 
@@ -337,8 +333,7 @@ def test_discovery_marks_onboarded_apis_until_they_are_deleted(
         client,
         tenant,
         connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
+        **api_ref(api),
         stages=["$default"],
     )
 
@@ -362,8 +357,7 @@ def test_discovery_marks_onboarded_apis_until_they_are_deleted(
         client,
         tenant,
         connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
+        **api_ref(api),
         stages=["$default"],
     )
 
@@ -371,19 +365,10 @@ def test_discovery_marks_onboarded_apis_until_they_are_deleted(
 def test_applications_are_listed_with_filters_and_cursor_pages(
     client: TestClient, tenant: TenantWithKey, org: SeededOrganization, shop_prod: str, central: str
 ) -> None:
-    for name, region in [
-        ("shop-storefront-api", "us-east-1"),
-        ("shop-catalog-api", "us-east-1"),
-        ("shop-live-chat", "eu-west-1"),
-    ]:
+    for name in ["shop-storefront-api", "shop-catalog-api", "shop-live-chat"]:
         api = org.api_named(name)
         onboarded(
-            client,
-            tenant,
-            connection_id=shop_prod,
-            region=region,
-            api_id=api.api_id,
-            stages=[api.stage_names[0]],
+            client, tenant, connection_id=shop_prod, **api_ref(api), stages=[api.stage_names[0]]
         )
     private = org.api_named("payments-internal-api")
     onboarded(
@@ -391,8 +376,7 @@ def test_applications_are_listed_with_filters_and_cursor_pages(
         tenant,
         connection_id=central,
         account_id=private.account_id,
-        region="eu-west-1",
-        api_id=private.api_id,
+        **api_ref(private),
         stages=["prod"],
     )
 
@@ -455,8 +439,7 @@ def test_another_tenants_application_does_not_exist(
         client,
         other_tenant,
         connection_id=shop_prod,
-        region="us-east-1",
-        api_id=api.api_id,
+        **api_ref(api),
         stages=["prod"],
     )
     assert (
