@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import DomainError
 from app.core.security import DecryptionError, EncryptionNotConfiguredError
+
+if TYPE_CHECKING:
+    from app.main import Background
 
 
 def _database(settings: Settings) -> Database:
@@ -29,7 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     try:
-        app = create_app(settings, configure_logs=False)
+        app = create_app(settings, configure_logs=False, background=_embedded_scheduler(settings))
     except EncryptionNotConfiguredError as exc:
         print(f"onboarder: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -41,6 +45,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
     )
     return 0
+
+
+def _embedded_scheduler(settings: Settings) -> Background | None:
+    """The auto-onboard scheduler inside `serve`, unless separate processes run it."""
+    if not settings.embedded_scheduler:
+        return None
+    # The CLI is where the pieces are put together: the one place in app/ that may know the
+    # scheduler process (app.schedules holds the work; scheduler/ only wires APScheduler to it).
+    from scheduler.process import embedded  # noqa: TID251
+
+    return embedded
+
+
+def cmd_scheduler(_args: argparse.Namespace) -> int:
+    from app.core.logging import configure_logging
+    from app.core.migrations import upgrade
+    from app.core.security import build_secret_box
+    from scheduler.process import run  # noqa: TID251 - see _embedded_scheduler
+
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    box = build_secret_box(settings)
+    if settings.auto_migrate:
+        upgrade(settings.database_url)
+    return run(settings, box)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -148,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default ONBOARDER_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default ONBOARDER_PORT, 8000)")
     serve.set_defaults(func=cmd_serve)
+
+    scheduler = sub.add_parser(
+        "scheduler",
+        help="run the auto-onboard scheduler (production: one or more beside the API processes)",
+    )
+    scheduler.set_defaults(func=cmd_scheduler)
 
     migrate = sub.add_parser("migrate", help="upgrade the database schema (to head by default)")
     migrate.add_argument("revision", nargs="?", default="head")

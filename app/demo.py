@@ -123,6 +123,8 @@ def run_demo(*, host: str, port: int) -> int:
             encryption_keys=[Fernet.generate_key().decode()],
             log_format=LogFormat(os.environ.get("ONBOARDER_LOG_FORMAT", "text")),
             log_level=os.environ.get("ONBOARDER_LOG_LEVEL", "INFO"),
+            # A run asked for in the demo starts within two seconds.
+            scheduler_poll_seconds=float(os.environ.get("ONBOARDER_SCHEDULER_POLL_SECONDS", "2")),
         )
         configure_logging(log_format=settings.log_format, level=settings.log_level)
         for chatty in ("werkzeug", "alembic"):
@@ -137,7 +139,10 @@ def run_demo(*, host: str, port: int) -> int:
         org = seed_demo_organization(
             platform_principal_arn=platform_principal_arn(), external_id=external_id
         )
-        app = create_app(settings, configure_logs=False)
+        # The scheduler runs in-process, as in `onboarder serve`: run-now works in the demo.
+        from scheduler.process import embedded  # noqa: TID251 - the demo puts pieces together
+
+        app = create_app(settings, configure_logs=False, background=embedded)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None))
         thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
         thread.start()

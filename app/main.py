@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 
 from fastapi import APIRouter, FastAPI
 
@@ -21,6 +21,7 @@ from app.discovery.router import router as discovery_router
 from app.discovery.service import DiscoveryCache
 from app.integrations.aws.discovery import DiscoveryEngine
 from app.operations.router import router as operations_router
+from app.schedules.router import router as schedules_router
 from app.setup.router import router as setup_router
 from app.tenants.router import router as tenants_router
 
@@ -29,7 +30,16 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
+# Work that lives as long as the app (the embedded scheduler), entered after migrations.
+Background = Callable[[FastAPI], AbstractContextManager[object]]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    configure_logs: bool = True,
+    background: Background | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     if configure_logs:
         configure_logging(log_format=settings.log_format, level=settings.log_level)
@@ -42,13 +52,14 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         if settings.auto_migrate:
             upgrade(settings.database_url)
         try:
-            yield
+            with background(_app) if background else nullcontext():
+                yield
         finally:
             database.dispose()
 
     app = FastAPI(
         title="Onboarder",
-        version="0.4.0",
+        version="0.5.0",
         summary="Discovers Amazon API Gateway APIs and onboards them for security testing.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
@@ -71,6 +82,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     api.include_router(connections_router)
     api.include_router(discovery_router)
     api.include_router(applications_router)
+    api.include_router(schedules_router)
     app.include_router(api)
     app.include_router(operations_router)
     return app

@@ -131,7 +131,8 @@ def _definition_failed(exc: DefinitionError, api: DiscoveredApi, max_bytes: int)
 
 
 # ------------------------------------------------------------------------------ selection
-def _stage_urls(api: DiscoveredApi, stage_name: str) -> list[str]:
+def stage_urls(api: DiscoveredApi, stage_name: str) -> list[str]:
+    """The URLs a stage answers at: its execute-api URLs, else its custom domains."""
     for stage in api.stages:
         if stage.name == stage_name:
             if stage.instance_urls:
@@ -171,7 +172,7 @@ def select_instances(
     # Custom domains take a listing of the whole region: only when a URL asks for them, or a
     # stage has no execute-api URL of its own.
     if any(url not in offered for url in wanted) or any(
-        not _stage_urls(api, name) for name in selection.stages if name in stage_names
+        not stage_urls(api, name) for name in selection.stages if name in stage_names
     ):
         load_domains()
         offered = _offered(api)
@@ -183,7 +184,7 @@ def select_instances(
                 f"stages[{index}]",
                 f"API {api.api_id} has no stage {name!r}; its stages: {deployed}",
             )
-        urls = _stage_urls(api, name)
+        urls = stage_urls(api, name)
         if not urls:
             raise ValidationFailedError(
                 f"stages[{index}]",
@@ -430,9 +431,19 @@ def add_instances(
         selection=selection,
         with_definition=False,
     )
+    insert_instances(session=session, application=application, instances=inspection.instances)
+    return application
+
+
+def insert_instances(
+    *, session: Session, application: Application, instances: Iterable[tuple[str, str | None]]
+) -> int:
+    """Add the (url, stage) pairs the application does not have yet; how many were added."""
     known = {instance.url for instance in application.instances}
-    added = [(url, stage) for url, stage in inspection.instances if url not in known]
-    for url, stage in added:
+    added = 0
+    for url, stage in dict(instances).items():
+        if url in known:
+            continue
         try:
             with session.begin_nested():
                 session.add(
@@ -441,11 +452,12 @@ def add_instances(
                 session.flush()
         except IntegrityError:
             continue  # added by a request running at the same time
+        added += 1
     if added:
         application.updated_at = utcnow()
         session.flush()
         session.refresh(application, ["instances"])
-    return application
+    return added
 
 
 def get(*, session: Session, tenant: Tenant, application_id: uuid.UUID) -> Application:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
 
 from app.connections import service
 from app.connections.dependencies import ProbeContextDep, SecretBoxDep, ValidConnection
@@ -18,12 +19,29 @@ from app.core.db import SessionDep
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.integrations.aws.credentials import ProbeResult
 from app.models import Connection
+from app.schedules import service as schedules_service
+from app.schedules.schemas import ScheduleSummary
 from app.tenants.dependencies import CurrentTenant
 
 router = APIRouter(prefix="/connections", tags=["connections"])
 
 
-def to_read(connection: Connection) -> ConnectionRead:
+def to_read(connection: Connection, session: Session) -> ConnectionRead:
+    return to_reads([connection], session)[0]
+
+
+def to_reads(connections: list[Connection], session: Session) -> list[ConnectionRead]:
+    if not connections:
+        return []
+    schedules = schedules_service.summaries(
+        session=session,
+        tenant_id=connections[0].tenant_id,
+        connection_ids=[connection.id for connection in connections],
+    )
+    return [_read(connection, schedules.get(connection.id)) for connection in connections]
+
+
+def _read(connection: Connection, auto_onboard: ScheduleSummary | None) -> ConnectionRead:
     return ConnectionRead(
         id=connection.id,
         name=connection.name,
@@ -40,6 +58,7 @@ def to_read(connection: Connection) -> ConnectionRead:
         last_error_code=connection.last_error_code,
         created_at=connection.created_at,
         updated_at=connection.updated_at,
+        auto_onboard=auto_onboard,
     )
 
 
@@ -70,7 +89,7 @@ def create_connection(
     connection = service.create(
         session=session, tenant=tenant, data=body, name=body.name, secret_box=box
     )
-    return to_read(connection)
+    return to_read(connection, session)
 
 
 @router.get("", response_model=Page[ConnectionRead])
@@ -83,12 +102,12 @@ def list_connections(
     rows, next_cursor = service.list_page(
         session=session, tenant=tenant, limit=limit, cursor=cursor
     )
-    return Page[ConnectionRead](items=[to_read(row) for row in rows], next_cursor=next_cursor)
+    return Page[ConnectionRead](items=to_reads(rows, session), next_cursor=next_cursor)
 
 
 @router.get("/{connection_id}", response_model=ConnectionRead)
-def read_connection(connection: ValidConnection) -> ConnectionRead:
-    return to_read(connection)
+def read_connection(connection: ValidConnection, session: SessionDep) -> ConnectionRead:
+    return to_read(connection, session)
 
 
 @router.patch("/{connection_id}", response_model=ConnectionRead)
@@ -98,7 +117,7 @@ def update_connection(
     updated = service.update(
         session=session, connection=connection, changes=body.changes(), secret_box=box
     )
-    return to_read(updated)
+    return to_read(updated, session)
 
 
 @router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -21,6 +21,7 @@ from app.integrations.aws.credentials import (
     SessionName,
 )
 from app.integrations.aws.errors import AwsFailure
+from app.schedules.schemas import ScheduleSummary
 
 UNION_TAGS.update(CREDENTIAL_TYPES)
 
@@ -154,7 +155,7 @@ class ConnectionRead(BaseModel):
     last_error_code: str | None
     created_at: datetime
     updated_at: datetime
-    auto_onboard: dict[str, Any] | None = None
+    auto_onboard: ScheduleSummary | None = None  # null: auto-onboard is not enabled
 
 
 # Secrets are typed SecretStr everywhere they are accepted, so repr() and logs show '**********'.

@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     max_definition_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Lets an API key's last_used_at lag by this much instead of writing on every request.
     api_key_touch_interval_seconds: int = Field(default=60, ge=0)
+    # None: `onboarder serve` runs the auto-onboard scheduler in-process in embedded mode only;
+    # production runs `onboarder scheduler` processes beside stateless API processes.
+    embedded_scheduler: bool | None = None
+    # How often a scheduler looks for due schedules, queued runs and dead runs; a schedule
+    # saved through any process takes effect within this.
+    scheduler_poll_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Runs one scheduler process executes at once.
+    scheduler_max_runs: int = Field(default=2, ge=1, le=64)
+    # A running run says it is alive this often; one silent for run_timeout_seconds is failed.
+    run_heartbeat_seconds: float = Field(default=30.0, gt=0)
+    run_timeout_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("encryption_keys", mode="before")
     @classmethod
@@ -68,6 +79,13 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'onboarder.db'}"
         if self.auto_migrate is None:
             self.auto_migrate = self.mode is Mode.EMBEDDED
+        if self.embedded_scheduler is None:
+            self.embedded_scheduler = self.mode is Mode.EMBEDDED
+        if self.run_timeout_seconds < 2 * self.run_heartbeat_seconds:
+            raise ValueError(
+                "ONBOARDER_RUN_TIMEOUT_SECONDS must be at least twice "
+                "ONBOARDER_RUN_HEARTBEAT_SECONDS, or live runs would be taken for dead"
+            )
         return self
 
     @property

@@ -69,17 +69,34 @@ def paginate_list(
 
 
 def paginate(
-    session: Session, statement: Select[Any], model: Any, *, limit: int, cursor: str | None
+    session: Session,
+    statement: Select[Any],
+    model: Any,
+    *,
+    limit: int,
+    cursor: str | None,
+    newest_first: bool = False,
 ) -> tuple[list[Any], str | None]:
     if cursor:
         created_at, id_ = decode_cursor(cursor)
-        statement = statement.where(
-            or_(
-                model.created_at > created_at,
-                and_(model.created_at == created_at, model.id > id_),
+        if newest_first:
+            statement = statement.where(
+                or_(
+                    model.created_at < created_at,
+                    and_(model.created_at == created_at, model.id < id_),
+                )
             )
-        )
-    rows = list(session.scalars(statement.order_by(model.created_at, model.id).limit(limit + 1)))
+        else:
+            statement = statement.where(
+                or_(
+                    model.created_at > created_at,
+                    and_(model.created_at == created_at, model.id > id_),
+                )
+            )
+    order = (
+        (model.created_at.desc(), model.id.desc()) if newest_first else (model.created_at, model.id)
+    )
+    rows = list(session.scalars(statement.order_by(*order).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -2,6 +2,7 @@
 
 from app.models.api_key import ApiKey
 from app.models.application import Application, ApplicationDefinition, ApplicationInstance
+from app.models.auto_onboard import AutoOnboardRun, AutoOnboardSchedule
 from app.models.base import Base
 from app.models.connection import Connection
 from app.models.tenant import Tenant
@@ -11,6 +12,8 @@ __all__ = [
     "Application",
     "ApplicationDefinition",
     "ApplicationInstance",
+    "AutoOnboardRun",
+    "AutoOnboardSchedule",
     "Base",
     "Connection",
     "Tenant",

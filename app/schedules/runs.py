@@ -1,0 +1,607 @@
+"""The scheduler's work: claim due occurrences, claim and execute runs, fail dead runs.
+
+Every function here is safe to call from any number of scheduler processes at once; the
+database decides, never one process's memory:
+
+- An occurrence is claimed by inserting its run, unique per connection and wall-clock
+  occurrence, in the transaction that moves the schedule's `next_run_at` on (the schedule row
+  is locked first on PostgreSQL, so a second process skips it rather than waiting).
+- A queued run is taken by one `UPDATE ... WHERE status = 'queued'`: one process gets the row.
+- A running run's process writes a heartbeat; a run whose heartbeat is older than the timeout
+  is failed by whichever process notices, so a dead process never blocks its connection.
+
+Executing a run never holds a transaction open while AWS answers: discovery runs first with
+no session, each API is inspected in AWS with no session, and only its write is a short
+transaction of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from app.applications import service as applications
+from app.applications.schemas import InstanceSelection
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.errors import ConflictError, DomainError
+from app.core.security import SecretBox
+from app.discovery.service import DiscoveryTarget, target_of
+from app.integrations.aws.apigateway import DiscoveredApi
+from app.integrations.aws.credentials import ProbeContext
+from app.integrations.aws.discovery import DiscoveryEngine, DiscoveryResult, apigateway_regions
+from app.integrations.aws.errors import AwsError, AwsFailure
+from app.integrations.aws.sessions import AwsSession
+from app.models import Application, AutoOnboardRun, AutoOnboardSchedule, Connection, Tenant
+from app.models.base import utcnow
+from app.schedules.service import cadence_of, fail_stale_runs_in, partition_of, run_settings
+from app.schedules.timing import latest_occurrence, next_occurrence
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+ApiKey = tuple[str, str, str]
+
+# Enough to say what went wrong without storing a novel per run.
+MAX_LISTED = 1000
+# Applications read per query when a run checks which discovered APIs are onboarded.
+_KEYS_PER_QUERY = 500
+
+
+@dataclass(frozen=True)
+class RunServices:
+    """What executing a run needs besides the database: AWS access and the service's limits."""
+
+    engine: DiscoveryEngine
+    box: SecretBox
+    settings: Settings
+
+    def onboarding(self, tenant: Tenant) -> applications.Services:
+        return applications.Services(
+            engine=self.engine,
+            box=self.box,
+            context=ProbeContext(
+                platform=AwsSession.platform,
+                tenant_external_id=tenant.external_id,
+                max_workers=self.settings.aws_max_concurrency,
+                platform_principal_arn=self.settings.platform_principal_arn,
+            ),
+            max_definition_bytes=self.settings.max_definition_bytes,
+        )
+
+
+# ------------------------------------------------------------------------------ claiming
+def occurrence_key(timezone: str, local: datetime) -> str:
+    """What identifies an occurrence: its wall-clock time in its zone (once across DST)."""
+    return f"{timezone} {local.isoformat(timespec='minutes')}"
+
+
+def claim_due_occurrences(
+    database: Database, *, now: datetime, limit: int = 100
+) -> list[uuid.UUID]:
+    """Queue one run for each schedule that is due: its latest occurrence, once.
+
+    Occurrences missed while no scheduler ran are not caught up one by one: only the latest
+    (which is within one period of now) runs, and the schedule moves on to the next one.
+    """
+    with database.session() as session:
+        due = list(
+            session.scalars(
+                select(AutoOnboardSchedule.id)
+                .where(AutoOnboardSchedule.next_run_at <= now)
+                .order_by(AutoOnboardSchedule.next_run_at)
+                .limit(limit)
+            )
+        )
+    claimed = []
+    for schedule_id in due:
+        run_id = _claim(database, schedule_id, now)
+        if run_id is not None:
+            claimed.append(run_id)
+    return claimed
+
+
+def _claim(database: Database, schedule_id: uuid.UUID, now: datetime) -> uuid.UUID | None:
+    with database.sessionmaker() as session:
+        try:
+            return _claim_in(session, schedule_id, now)
+        except (IntegrityError, OperationalError):
+            # Another process claimed the occurrence first (unique key), or SQLite refused a
+            # second writer; either way this process has nothing to do for it.
+            session.rollback()
+            return None
+
+
+def _claim_in(session: Session, schedule_id: uuid.UUID, now: datetime) -> uuid.UUID | None:
+    schedule = session.scalars(
+        select(AutoOnboardSchedule)
+        .where(AutoOnboardSchedule.id == schedule_id)
+        .with_for_update(skip_locked=True)
+    ).one_or_none()
+    if schedule is None or schedule.next_run_at > now:
+        session.rollback()
+        return None  # disabled, moved on by another process, or locked by one right now
+    cadence = cadence_of(schedule)
+    occurrence = latest_occurrence(cadence, now)
+    if occurrence is None or occurrence.at < schedule.next_run_at:
+        # The schedule was changed to a later time than its last occurrence: nothing is due.
+        schedule.next_run_at = next_occurrence(cadence, now).at
+        session.commit()
+        return None
+    busy = session.scalars(
+        select(AutoOnboardRun.id).where(
+            AutoOnboardRun.connection_id == schedule.connection_id,
+            AutoOnboardRun.status.in_(("queued", "running")),
+        )
+    ).first()
+    if busy is not None:
+        # One run at a time per connection: the occurrence stays due and runs when it ends.
+        session.rollback()
+        return None
+    run = AutoOnboardRun(
+        tenant_id=schedule.tenant_id,
+        connection_id=schedule.connection_id,
+        trigger="scheduled",
+        occurrence=occurrence_key(schedule.timezone, occurrence.local),
+        scheduled_for=occurrence.at,
+        status="queued",
+        created_at=now,
+        **run_settings(schedule),
+    )
+    session.add(run)
+    schedule.next_run_at = next_occurrence(cadence, occurrence.at).at
+    session.commit()
+    logger.info(
+        "auto-onboard occurrence claimed",
+        extra={
+            "connection_id": str(schedule.connection_id),
+            "run_id": str(run.id),
+            "scheduled_for": occurrence.at.isoformat(),
+        },
+    )
+    return run.id
+
+
+def claim_queued_run(database: Database, *, worker: str, now: datetime) -> uuid.UUID | None:
+    """Take the oldest queued run for this worker; None when there is none left."""
+    with database.session() as session:
+        candidates = list(
+            session.scalars(
+                select(AutoOnboardRun.id)
+                .where(AutoOnboardRun.status == "queued")
+                .order_by(AutoOnboardRun.created_at, AutoOnboardRun.id)
+                .limit(20)
+            )
+        )
+    for run_id in candidates:
+        with database.session() as session:
+            taken = session.execute(
+                update(AutoOnboardRun)
+                .where(AutoOnboardRun.id == run_id, AutoOnboardRun.status == "queued")
+                .values(status="running", worker=worker, started_at=now, heartbeat_at=now)
+            )
+            if getattr(taken, "rowcount", 0) == 1:
+                return run_id
+    return None
+
+
+def heartbeat(database: Database, *, run_ids: list[uuid.UUID], worker: str, now: datetime) -> None:
+    if not run_ids:
+        return
+    with database.session() as session:
+        session.execute(
+            update(AutoOnboardRun)
+            .where(
+                AutoOnboardRun.id.in_(run_ids),
+                AutoOnboardRun.worker == worker,
+                AutoOnboardRun.status == "running",
+            )
+            .values(heartbeat_at=now)
+        )
+
+
+def fail_stale_runs(
+    database: Database,
+    *,
+    now: datetime,
+    timeout: timedelta,
+    connection_id: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Fail running runs whose process has not been heard of within `timeout`."""
+    with database.session() as session:
+        return fail_stale_runs_in(session, now=now, timeout=timeout, connection_id=connection_id)
+
+
+def interrupt(database: Database, *, run_ids: list[uuid.UUID], worker: str, now: datetime) -> None:
+    """Fail this worker's runs when its process stops before they end."""
+    if not run_ids:
+        return
+    with database.session() as session:
+        for run in session.scalars(
+            select(AutoOnboardRun).where(
+                AutoOnboardRun.id.in_(run_ids),
+                AutoOnboardRun.worker == worker,
+                AutoOnboardRun.status == "running",
+            )
+        ):
+            run.status = "failed"
+            run.finished_at = now
+            run.errors = [
+                *run.errors,
+                {
+                    "account_id": None,
+                    "region": None,
+                    "code": "run_interrupted",
+                    "message": "The scheduler process stopped before the run ended.",
+                    "hint": "Run it again (POST .../auto-onboard/runs), or wait for the next "
+                    "occurrence.",
+                },
+            ]
+
+
+# ------------------------------------------------------------------------------ executing
+@dataclass
+class _Tally:
+    """What a run found and did, per account and region, as it goes."""
+
+    results: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    totals: Counter[str] = field(default_factory=Counter)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    application_ids: list[str] = field(default_factory=list)
+    failures: int = 0  # account, region or API failures
+
+    def result(self, account_id: str, region: str, status: str = "ok") -> dict[str, Any]:
+        key = (account_id, region)
+        if key not in self.results:
+            self.results[key] = {"account_id": account_id, "region": region, "status": status}
+        return self.results[key]
+
+    def count(self, api: DiscoveredApi, what: str, amount: int = 1) -> None:
+        entry = self.result(api.account_id, api.region)
+        entry[what] = entry.get(what, 0) + amount
+        self.totals[what] += amount
+
+    def error(
+        self,
+        failure: AwsFailure | None,
+        *,
+        account_id: str | None,
+        region: str | None,
+        api_id: str | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.failures += 1
+        if len(self.errors) < MAX_LISTED:
+            self.errors.append(
+                {
+                    "account_id": account_id,
+                    "region": region,
+                    "api_id": api_id,
+                    "code": failure.code if failure else code,
+                    "message": failure.message if failure else message,
+                    "hint": failure.hint if failure else hint,
+                }
+            )
+
+    def skip(self, api: DiscoveredApi, reason: str, what: str) -> None:
+        self.count(api, what)
+        if len(self.skipped) < MAX_LISTED:
+            self.skipped.append(
+                {
+                    "account_id": api.account_id,
+                    "region": api.region,
+                    "api_id": api.api_id,
+                    "name": api.name,
+                    "reason": reason,
+                }
+            )
+
+    def changed(self, application_id: uuid.UUID) -> None:
+        if str(application_id) not in self.application_ids:
+            self.application_ids.append(str(application_id))
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What a run reads of the database before it talks to AWS."""
+
+    run_id: uuid.UUID
+    tenant: Tenant
+    target: DiscoveryTarget
+    regions: list[str]
+    regions_chosen: bool
+    scope: str
+    published_after: date | None
+    timezone: str
+
+
+def execute(
+    database: Database,
+    services: RunServices,
+    run_id: uuid.UUID,
+    *,
+    worker: str,
+    clock: Clock = utcnow,
+) -> str:
+    """Execute a claimed run to its end and record what it did; returns its final status."""
+    tally = _Tally()
+    try:
+        work = _read_work(database, services, run_id)
+        if work is None:
+            return "failed"
+        status = _perform(database, services, work, tally)
+    except Exception:
+        logger.exception("auto-onboard run failed unexpectedly", extra={"run_id": str(run_id)})
+        tally.error(
+            None,
+            account_id=None,
+            region=None,
+            code="internal_error",
+            message="The run stopped on an unexpected error.",
+            hint="Run it again; if it persists, report it with the run id.",
+        )
+        status = "failed"
+    _finish(database, run_id, worker=worker, status=status, tally=tally, now=clock())
+    return status
+
+
+def _read_work(database: Database, services: RunServices, run_id: uuid.UUID) -> _Work | None:
+    with database.session() as session:
+        run = session.get(AutoOnboardRun, run_id)
+        if run is None:
+            return None  # its connection was deleted meanwhile
+        connection = session.get(Connection, run.connection_id)
+        tenant = session.get(Tenant, run.tenant_id)
+        assert connection is not None
+        assert tenant is not None
+        onboarding = services.onboarding(tenant)
+        target = target_of(connection, services.box, onboarding.context)
+        regions = list(run.regions) or list(apigateway_regions(partition_of(connection)))
+        return _Work(
+            run_id=run.id,
+            tenant=tenant,
+            target=target,
+            regions=regions,
+            regions_chosen=bool(run.regions),
+            scope=run.scope,
+            published_after=run.published_after,
+            timezone=run.timezone,
+        )
+
+
+def _perform(database: Database, services: RunServices, work: _Work, tally: _Tally) -> str:
+    target = work.target
+    try:
+        found = services.engine.discover(target.spec, target.context, regions=work.regions)
+    except AwsError as exc:
+        tally.error(exc.failure, account_id=None, region=None)
+        return "failed"
+    _record_discovery(found, work, tally)
+    apis = found.apis
+    onboarded = _onboarded(database, work.tenant.id, [api.key for api in apis])
+    to_onboard: list[tuple[DiscoveredApi, list[str]]] = []
+    for api in apis:
+        tally.count(api, "discovered")
+        stages = [stage.name for stage in api.stages if applications.stage_urls(api, stage.name)]
+        application = onboarded.get(api.key)
+        if application is not None:
+            _add_new_stages(database, application, api, tally)
+        elif not _in_scope(api, work):
+            tally.count(api, "skipped_out_of_scope")
+        elif not api.stages:
+            tally.skip(api, "no deployed stage: deploy the API to a stage", "skipped_no_stage")
+        elif not stages:
+            tally.skip(
+                api,
+                "no stage URL: the default endpoint is disabled and no custom domain maps to "
+                "a stage",
+                "skipped_no_stage",
+            )
+        else:
+            to_onboard.append((api, stages))
+    _onboard_all(database, services, work, to_onboard, tally)
+    if tally.failures == 0:
+        return "succeeded"
+    reached = any(result["status"] == "ok" for result in tally.results.values())
+    return "partial" if reached else "failed"
+
+
+def _record_discovery(found: DiscoveryResult, work: _Work, tally: _Tally) -> None:
+    for account in found.accounts:
+        if account.reachable is False and account.error is not None:
+            tally.error(account.error, account_id=account.account_id, region=None)
+    for outcome in found.outcomes:
+        if outcome.status == "ok":
+            tally.result(outcome.account_id, outcome.region)
+        elif outcome.status == "not_enabled":
+            # Looking in every region finds the ones an account has not enabled: not a failure.
+            if work.regions_chosen:
+                tally.result(outcome.account_id, outcome.region, "not_enabled")
+                tally.error(outcome.error, account_id=outcome.account_id, region=outcome.region)
+        else:
+            tally.result(outcome.account_id, outcome.region, "failed")
+            tally.error(outcome.error, account_id=outcome.account_id, region=outcome.region)
+
+
+def _in_scope(api: DiscoveredApi, work: _Work) -> bool:
+    if work.scope != "published_after" or work.published_after is None:
+        return True
+    if api.created_at is None:
+        return True  # AWS did not say when: rather test it than miss it
+    return api.created_at.astimezone(ZoneInfo(work.timezone)).date() >= work.published_after
+
+
+def _chunks(items: list[ApiKey], size: int) -> Iterator[list[ApiKey]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _onboarded(
+    database: Database, tenant_id: uuid.UUID, keys: list[ApiKey]
+) -> dict[ApiKey, Application]:
+    found: dict[ApiKey, Application] = {}
+    for chunk in _chunks(list(dict.fromkeys(keys)), _KEYS_PER_QUERY):
+        with database.session() as session:
+            ids = applications.ids_by_api(session=session, tenant_id=tenant_id, keys=chunk)
+            if not ids:
+                continue
+            rows = session.scalars(select(Application).where(Application.id.in_(ids.values())))
+            for row in rows:
+                found[(row.account_id, row.region, row.api_id)] = row
+    return found
+
+
+def _add_new_stages(
+    database: Database, application: Application, api: DiscoveredApi, tally: _Tally
+) -> None:
+    """Stages deployed since the application was onboarded become instances of it.
+
+    A stage that existed then and was not chosen stays out: that was someone's decision.
+    """
+    have = {instance.stage for instance in application.instances}
+    new = [
+        (url, stage.name)
+        for stage in api.stages
+        if stage.name not in have
+        and stage.created_at is not None
+        and stage.created_at > application.created_at
+        for url in applications.stage_urls(api, stage.name)
+    ]
+    if not new:
+        tally.count(api, "skipped_existing")
+        return
+    with database.session() as session:
+        current = session.get(Application, application.id)
+        added = (
+            0
+            if current is None
+            else applications.insert_instances(session=session, application=current, instances=new)
+        )
+    if added:
+        tally.count(api, "instances_added", added)
+        tally.changed(application.id)
+    else:
+        tally.count(api, "skipped_existing")
+
+
+def _onboard_all(
+    database: Database,
+    services: RunServices,
+    work: _Work,
+    to_onboard: list[tuple[DiscoveredApi, list[str]]],
+    tally: _Tally,
+) -> None:
+    """Inspect the APIs in AWS concurrently (under discovery's quotas), write each alone."""
+    if not to_onboard:
+        return
+    onboarding = services.onboarding(work.tenant)
+    workers = min(services.engine.max_in_flight, len(to_onboard))
+    with ThreadPoolExecutor(workers, thread_name_prefix="auto-onboard") as pool:
+        pending: dict[Future[applications.Inspection], DiscoveredApi] = {
+            pool.submit(
+                applications.inspect,
+                target=work.target,
+                services=onboarding,
+                account_id=api.account_id,
+                region=api.region,
+                api_id=api.api_id,
+                selection=InstanceSelection(stages=stages),
+                with_definition=True,
+            ): api
+            for api, stages in to_onboard
+        }
+        for future in as_completed(pending):
+            api = pending[future]
+            try:
+                inspection = future.result()
+                with database.session() as session:
+                    application = applications.store(
+                        session=session,
+                        tenant_id=work.tenant.id,
+                        connection_id=work.target.connection_id,
+                        inspection=inspection,
+                        name=None,
+                        onboarded_via="auto_onboard",
+                    )
+            except ConflictError as exc:
+                if exc.code == "connection_deleted":
+                    _api_failed(tally, api, exc)
+                else:
+                    tally.count(api, "skipped_existing")  # onboarded by hand meanwhile
+                continue
+            except DomainError as exc:
+                _api_failed(tally, api, exc)
+                continue
+            tally.count(api, "onboarded")
+            tally.changed(application.id)
+
+
+def _api_failed(tally: _Tally, api: DiscoveredApi, exc: DomainError) -> None:
+    tally.count(api, "failed")
+    tally.error(
+        None,
+        account_id=api.account_id,
+        region=api.region,
+        api_id=api.api_id,
+        code=exc.code,
+        message=exc.detail,
+        hint=exc.hint,
+    )
+
+
+def _finish(
+    database: Database, run_id: uuid.UUID, *, worker: str, status: str, tally: _Tally, now: datetime
+) -> None:
+    results = sorted(
+        (
+            entry
+            for entry in tally.results.values()
+            if entry["status"] != "ok" or entry.get("discovered", 0)
+        ),
+        key=lambda entry: (entry["account_id"], entry["region"]),
+    )
+    with database.session() as session:
+        run = session.get(AutoOnboardRun, run_id)
+        if run is None or run.worker != worker:
+            return  # deleted with its connection, or taken for dead and given to another
+        run.status = status
+        run.finished_at = now
+        run.heartbeat_at = now
+        for what in (
+            "discovered",
+            "onboarded",
+            "instances_added",
+            "skipped_existing",
+            "skipped_out_of_scope",
+            "skipped_no_stage",
+        ):
+            setattr(run, what, tally.totals[what])
+        run.errors = [*run.errors, *tally.errors]
+        run.skipped = tally.skipped
+        run.results = results[:MAX_LISTED]
+        run.application_ids = tally.application_ids
+    logger.info(
+        "auto-onboard run finished",
+        extra={
+            "run_id": str(run_id),
+            "status": status,
+            "discovered": tally.totals["discovered"],
+            "onboarded": tally.totals["onboarded"],
+            "instances_added": tally.totals["instances_added"],
+            "failures": tally.failures,
+        },
+    )

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from functools import cache
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from app.models import AutoOnboardRun, AutoOnboardSchedule
+from app.schedules.timing import DAYS_OF_WEEK
+
+Frequency = Literal["daily", "weekly", "monthly"]
+DayOfWeek = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Scope = Literal["all", "published_after"]
+RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
+
+assert DayOfWeek.__args__ == DAYS_OF_WEEK  # type: ignore[attr-defined]
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+class ScheduleWrite(BaseModel):
+    """The body of PUT /connections/{id}/auto-onboard: the whole schedule, saved as sent.
+
+    Fields that do not apply to the frequency or the scope are refused rather than kept, so
+    that what is stored is what runs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    frequency: Frequency = "weekly"
+    day_of_week: DayOfWeek | None = Field(default=None, validate_default=True)
+    day_of_month: Annotated[int | None, Field(ge=1, le=28, validate_default=True)] = None
+    hour: Annotated[int, Field(ge=0, le=23)]
+    minute: Annotated[int, Field(ge=0, le=59)]
+    timezone: Annotated[str, Field(min_length=1, max_length=64)]
+    # Checked against the connection's partition and credential type by the service.
+    regions: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
+        default=None, max_length=64
+    )
+    scope: Scope = "all"
+    published_after: date | None = Field(default=None, validate_default=True)
+
+    @field_validator("day_of_week")
+    @classmethod
+    def _day_of_week(cls, value: str | None, info: ValidationInfo) -> str | None:
+        frequency = info.data.get("frequency")
+        if frequency == "weekly" and value is None:
+            raise ValueError("is required for a weekly schedule (mon..sun)")
+        if frequency not in (None, "weekly") and value is not None:
+            raise ValueError(f"applies to weekly schedules only; this one is {frequency}")
+        return value
+
+    @field_validator("day_of_month")
+    @classmethod
+    def _day_of_month(cls, value: int | None, info: ValidationInfo) -> int | None:
+        frequency = info.data.get("frequency")
+        if frequency == "monthly" and value is None:
+            raise ValueError("is required for a monthly schedule (1-28, so every month has it)")
+        if frequency not in (None, "monthly") and value is not None:
+            raise ValueError(f"applies to monthly schedules only; this one is {frequency}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        if value not in _zone_names():
+            raise ValueError("is not an IANA time zone name, e.g. Europe/Berlin or UTC")
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed but unreadable
+            raise ValueError("is not a time zone this server knows") from None
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else list(dict.fromkeys(value))
+
+    @field_validator("published_after")
+    @classmethod
+    def _published_after(cls, value: date | None, info: ValidationInfo) -> date | None:
+        scope = info.data.get("scope")
+        if scope == "published_after" and value is None:
+            raise ValueError("is required with scope published_after (YYYY-MM-DD)")
+        if scope == "all" and value is not None:
+            raise ValueError("applies only with scope published_after")
+        return value
+
+
+class RunError(BaseModel):
+    account_id: str | None
+    region: str | None
+    api_id: str | None = None
+    code: str
+    message: str
+    hint: str | None = None
+
+
+class RunSkip(BaseModel):
+    account_id: str
+    region: str
+    api_id: str
+    name: str
+    reason: str
+
+
+class RunResult(BaseModel):
+    """What a run did in one account and region."""
+
+    account_id: str
+    region: str
+    status: Literal["ok", "not_enabled", "failed", "unreachable"]
+    discovered: int = 0
+    onboarded: int = 0
+    instances_added: int = 0
+    skipped_existing: int = 0
+    skipped_out_of_scope: int = 0
+    skipped_no_stage: int = 0
+    failed: int = 0
+
+
+class RunRead(BaseModel):
+    id: uuid.UUID
+    connection_id: uuid.UUID
+    trigger: Literal["scheduled", "manual"]
+    scheduled_for: datetime | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    status: RunStatus
+    regions: list[str]
+    scope: Scope
+    published_after: date | None
+    discovered: int
+    onboarded: int
+    instances_added: int
+    skipped_existing: int
+    skipped_out_of_scope: int
+    skipped_no_stage: int
+    errors: list[RunError]
+    skipped: list[RunSkip]
+    results: list[RunResult]
+    application_ids: list[uuid.UUID]
+
+    @classmethod
+    def of(cls, run: AutoOnboardRun) -> RunRead:
+        return cls.model_validate(run, from_attributes=True)
+
+
+class RunSummary(BaseModel):
+    id: uuid.UUID
+    trigger: Literal["scheduled", "manual"]
+    status: RunStatus
+    scheduled_for: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ScheduleRead(BaseModel):
+    connection_id: uuid.UUID
+    frequency: Frequency
+    day_of_week: DayOfWeek | None
+    day_of_month: int | None
+    hour: int
+    minute: int
+    timezone: str
+    regions: list[str]
+    scope: Scope
+    published_after: date | None
+    next_run_at: datetime
+    next_run_at_local: datetime
+    last_run: RunRead | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, schedule: AutoOnboardSchedule, last_run: AutoOnboardRun | None) -> ScheduleRead:
+        return cls(
+            connection_id=schedule.connection_id,
+            frequency=schedule.frequency,
+            day_of_week=schedule.day_of_week,
+            day_of_month=schedule.day_of_month,
+            hour=schedule.hour,
+            minute=schedule.minute,
+            timezone=schedule.timezone,
+            regions=schedule.regions,
+            scope=schedule.scope,
+            published_after=schedule.published_after,
+            next_run_at=schedule.next_run_at,
+            next_run_at_local=schedule.next_run_at.astimezone(ZoneInfo(schedule.timezone)),
+            last_run=None if last_run is None else RunRead.of(last_run),
+            created_at=schedule.created_at,
+            updated_at=schedule.updated_at,
+        )
+
+
+class ScheduleSummary(BaseModel):
+    """What `Connection.auto_onboard` shows of the connection's schedule."""
+
+    frequency: Frequency
+    day_of_week: DayOfWeek | None
+    day_of_month: int | None
+    hour: int
+    minute: int
+    timezone: str
+    regions: list[str]
+    scope: Scope
+    published_after: date | None
+    next_run_at: datetime
+    next_run_at_local: datetime
+    last_run: RunSummary | None
+
+    @classmethod
+    def of(cls, read: ScheduleRead) -> ScheduleSummary:
+        data: dict[str, Any] = read.model_dump(include=set(cls.model_fields) - {"last_run"})
+        last = read.last_run
+        data["last_run"] = None if last is None else RunSummary.model_validate(last.model_dump())
+        return cls.model_validate(data)

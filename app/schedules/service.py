@@ -1,0 +1,305 @@
+"""Auto-onboard schedules and runs as tenants see them: save, update, disable, run now, read.
+
+The scheduler's side (claiming occurrences, executing runs) is in `app.schedules.runs`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.core.errors import ConflictError, NotFoundError, ValidationFailedError
+from app.core.pagination import paginate
+from app.core.repository import TenantRepository
+from app.integrations.aws.discovery import apigateway_regions
+from app.integrations.aws.sessions import partition_of_arn
+from app.models import AutoOnboardRun, AutoOnboardSchedule, Connection
+from app.models.auto_onboard import ACTIVE_RUN_STATES
+from app.models.base import utcnow
+from app.schedules.schemas import ScheduleRead, ScheduleSummary, ScheduleWrite
+from app.schedules.timing import Cadence, next_occurrence
+
+logger = logging.getLogger(__name__)
+
+# Types that reach one account: the regions to look in cannot be "all of them" by default,
+# since a region the account never uses costs a request per listing on every run.
+_REGIONS_REQUIRED = frozenset({"aws_user", "assume_role"})
+
+
+class ScheduleRepository(TenantRepository[AutoOnboardSchedule]):
+    model = AutoOnboardSchedule
+    noun = "auto-onboard schedule"
+
+    def of_connection(self, connection_id: uuid.UUID) -> AutoOnboardSchedule | None:
+        statement = self.statement().where(AutoOnboardSchedule.connection_id == connection_id)
+        found: AutoOnboardSchedule | None = self.session.scalars(statement).one_or_none()
+        return found
+
+
+class RunRepository(TenantRepository[AutoOnboardRun]):
+    model = AutoOnboardRun
+    noun = "auto-onboard run"
+
+    def active(self, connection_id: uuid.UUID) -> AutoOnboardRun | None:
+        statement = self.statement().where(
+            AutoOnboardRun.connection_id == connection_id,
+            AutoOnboardRun.status.in_(ACTIVE_RUN_STATES),
+        )
+        found: AutoOnboardRun | None = self.session.scalars(statement).first()
+        return found
+
+
+def cadence_of(schedule: AutoOnboardSchedule) -> Cadence:
+    return Cadence(
+        frequency=schedule.frequency,  # type: ignore[arg-type]
+        hour=schedule.hour,
+        minute=schedule.minute,
+        timezone=schedule.timezone,
+        day_of_week=schedule.day_of_week,
+        day_of_month=schedule.day_of_month,
+    )
+
+
+def partition_of(connection: Connection) -> str:
+    arn = connection.role_arn or connection.central_role_arn
+    return partition_of_arn(arn) if arn else "aws"
+
+
+def _validated_regions(connection: Connection, regions: list[str] | None) -> list[str]:
+    if not regions:
+        if connection.credential_type in _REGIONS_REQUIRED:
+            raise ValidationFailedError(
+                "regions",
+                f"is required for a {connection.credential_type} connection: name the regions "
+                "to look in",
+                hint="GET /connections/{id}/regions lists them.",
+            )
+        return []
+    partition = partition_of(connection)
+    known = apigateway_regions(partition)
+    for index, region in enumerate(regions):
+        if region not in known:
+            raise ValidationFailedError(
+                f"regions[{index}]",
+                f"{region!r} is not a region where API Gateway exists in partition {partition}",
+                hint="GET /connections/{id}/regions lists the regions to choose from.",
+            )
+    return regions
+
+
+def save(
+    *, session: Session, connection: Connection, data: ScheduleWrite, now: datetime | None = None
+) -> AutoOnboardSchedule:
+    """Create or replace the connection's schedule; its next run is computed from now."""
+    regions = _validated_regions(connection, data.regions)
+    now = now or utcnow()
+    repository = ScheduleRepository(session, connection.tenant_id)
+    schedule = repository.of_connection(connection.id)
+    created = schedule is None
+    if schedule is None:
+        schedule = AutoOnboardSchedule(tenant_id=connection.tenant_id, connection_id=connection.id)
+        session.add(schedule)
+    schedule.frequency = data.frequency
+    schedule.day_of_week = data.day_of_week
+    schedule.day_of_month = data.day_of_month
+    schedule.hour = data.hour
+    schedule.minute = data.minute
+    schedule.timezone = data.timezone
+    schedule.regions = regions
+    schedule.scope = data.scope
+    schedule.published_after = data.published_after
+    schedule.next_run_at = next_occurrence(cadence_of(schedule), now).at
+    schedule.updated_at = now
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Another request saved the first schedule of this connection at the same moment.
+        raise ConflictError(
+            "The connection's schedule was saved by another request at the same time.",
+            hint="Read it with GET /connections/{id}/auto-onboard, then save again.",
+        ) from None
+    logger.info(
+        "auto-onboard schedule saved",
+        extra={
+            "connection_id": str(connection.id),
+            "schedule_created": created,
+            "next_run_at": schedule.next_run_at.isoformat(),
+        },
+    )
+    return schedule
+
+
+def get(*, session: Session, connection: Connection) -> AutoOnboardSchedule:
+    schedule = ScheduleRepository(session, connection.tenant_id).of_connection(connection.id)
+    if schedule is None:
+        raise NotFoundError(
+            f"Auto-onboard is not enabled on connection {connection.id}.",
+            hint="Enable it with PUT /connections/{id}/auto-onboard.",
+        )
+    return schedule
+
+
+def disable(*, session: Session, connection: Connection) -> None:
+    """Delete the schedule. Its runs stay, and a run under way finishes."""
+    schedule = get(session=session, connection=connection)
+    session.delete(schedule)
+    session.flush()
+    logger.info("auto-onboard schedule disabled", extra={"connection_id": str(connection.id)})
+
+
+def request_run(
+    *, session: Session, connection: Connection, stale_after: timedelta, now: datetime | None = None
+) -> AutoOnboardRun:
+    """Queue a run now, with the schedule's regions and scope; 409 while one is under way.
+
+    A run whose process died is failed here first, so it never blocks the connection.
+    """
+    schedule = get(session=session, connection=connection)
+    fail_stale_runs_in(
+        session, now=now or utcnow(), timeout=stale_after, connection_id=connection.id
+    )
+    run = AutoOnboardRun(
+        tenant_id=connection.tenant_id,
+        connection_id=connection.id,
+        trigger="manual",
+        status="queued",
+        **run_settings(schedule),
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        active = RunRepository(session, connection.tenant_id).active(connection.id)
+        if active is None:
+            raise
+        raise ConflictError(
+            f"Run {active.id} of this connection is {active.status}; one run at a time.",
+            code="run_in_progress",
+            hint=f"Follow it with GET /connections/{{id}}/auto-onboard/runs/{active.id}.",
+            extra={"run_id": str(active.id)},
+        ) from None
+    logger.info(
+        "auto-onboard run requested",
+        extra={"connection_id": str(connection.id), "run_id": str(run.id)},
+    )
+    return run
+
+
+def fail_stale_runs_in(
+    session: Session, *, now: datetime, timeout: timedelta, connection_id: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    statement = select(AutoOnboardRun).where(
+        AutoOnboardRun.status == "running", AutoOnboardRun.heartbeat_at < now - timeout
+    )
+    if connection_id is not None:
+        statement = statement.where(AutoOnboardRun.connection_id == connection_id)
+    failed = []
+    for run in session.scalars(statement):
+        last = run.heartbeat_at.isoformat() if run.heartbeat_at else "never"
+        run.status = "failed"
+        run.finished_at = now
+        run.errors = [
+            *run.errors,
+            {
+                "account_id": None,
+                "region": None,
+                "code": "run_abandoned",
+                "message": f"The process running it ({run.worker}) stopped answering; last "
+                f"heard of at {last}.",
+                "hint": "The next run starts afresh and onboards what this one did not.",
+            },
+        ]
+        failed.append(run.id)
+    session.flush()
+    for run_id in failed:
+        logger.warning("auto-onboard run abandoned by its process", extra={"run_id": str(run_id)})
+    return failed
+
+
+def run_settings(schedule: AutoOnboardSchedule) -> dict[str, object]:
+    """What a run takes from its schedule when it is queued."""
+    return {
+        "regions": list(schedule.regions),
+        "scope": schedule.scope,
+        "published_after": schedule.published_after,
+        "timezone": schedule.timezone,
+    }
+
+
+def list_runs(
+    *, session: Session, connection: Connection, limit: int, cursor: str | None
+) -> tuple[list[AutoOnboardRun], str | None]:
+    statement = (
+        RunRepository(session, connection.tenant_id)
+        .statement()
+        .where(AutoOnboardRun.connection_id == connection.id)
+    )
+    return paginate(
+        session, statement, AutoOnboardRun, limit=limit, cursor=cursor, newest_first=True
+    )
+
+
+def get_run(*, session: Session, connection: Connection, run_id: uuid.UUID) -> AutoOnboardRun:
+    run = RunRepository(session, connection.tenant_id).find(run_id)
+    if run is None or run.connection_id != connection.id:
+        raise NotFoundError(f"No auto-onboard run with id {run_id} on this connection.")
+    return run
+
+
+def last_run(*, session: Session, connection: Connection) -> AutoOnboardRun | None:
+    return latest_runs(session=session, connection_ids=[connection.id]).get(connection.id)
+
+
+def latest_runs(
+    *, session: Session, connection_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, AutoOnboardRun]:
+    """The newest run of each connection (for schedules and connection listings)."""
+    ids = list(dict.fromkeys(connection_ids))
+    if not ids:
+        return {}
+    newest = (
+        select(AutoOnboardRun.connection_id, func.max(AutoOnboardRun.created_at).label("at"))
+        .where(AutoOnboardRun.connection_id.in_(ids))
+        .group_by(AutoOnboardRun.connection_id)
+        .subquery()
+    )
+    statement = select(AutoOnboardRun).join(
+        newest,
+        (AutoOnboardRun.connection_id == newest.c.connection_id)
+        & (AutoOnboardRun.created_at == newest.c.at),
+    )
+    return {run.connection_id: run for run in session.scalars(statement)}
+
+
+def schedules_of(
+    *, session: Session, tenant_id: uuid.UUID, connection_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, AutoOnboardSchedule]:
+    ids = list(dict.fromkeys(connection_ids))
+    if not ids:
+        return {}
+    statement = (
+        ScheduleRepository(session, tenant_id)
+        .statement()
+        .where(AutoOnboardSchedule.connection_id.in_(ids))
+    )
+    return {schedule.connection_id: schedule for schedule in session.scalars(statement)}
+
+
+def summaries(
+    *, session: Session, tenant_id: uuid.UUID, connection_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, ScheduleSummary]:
+    """`Connection.auto_onboard` for each of these connections that has a schedule."""
+    schedules = schedules_of(session=session, tenant_id=tenant_id, connection_ids=connection_ids)
+    last = latest_runs(session=session, connection_ids=schedules)
+    return {
+        connection_id: ScheduleSummary.of(ScheduleRead.of(schedule, last.get(connection_id)))
+        for connection_id, schedule in schedules.items()
+    }
