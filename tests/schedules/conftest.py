@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from app.core.db import Database
 from app.integrations.aws.discovery import DiscoveryEngine
 from app.models import AutoOnboardRun
+from app.models.base import utcnow
 from app.schedules import runs
 from app.schedules.runs import RunServices
 from tests.conftest import TenantWithKey
@@ -22,7 +23,6 @@ from tests.connections.aws_fixtures import (  # noqa: F401 - fixtures
 )
 from tests.discovery.conftest import (  # noqa: F401 - fixtures
     central,
-    create_connection,
     org,
 )
 
@@ -92,7 +92,7 @@ def run_now(client: TestClient, tenant: TenantWithKey, connection_id: str) -> di
 def execute_queued(database: Database, services: RunServices) -> list[uuid.UUID]:
     """What a scheduler process does with queued runs, in the test's own thread."""
     done = []
-    while (run_id := runs.claim_queued_run(database, worker="test", now=runs.utcnow())) is not None:
+    while (run_id := runs.claim_queued_run(database, worker="test", now=utcnow())) is not None:
         runs.execute(database, services, run_id, worker="test")
         done.append(run_id)
     return done

@@ -14,13 +14,13 @@ from sqlalchemy import select, update
 from app.core.db import Database
 from app.models import AutoOnboardRun, AutoOnboardSchedule, Connection
 from app.schedules import service
-from app.schedules.schemas import ScheduleWrite
+from app.schedules.schemas import ScheduleRead, ScheduleWrite
 from tests.conftest import TenantWithKey
 from tests.core.test_errors import assert_problem
+from tests.discovery.conftest import create_connection
 from tests.schedules.conftest import (
     DAILY_US,
     auto_onboard,
-    create_connection,
     put_schedule,
     run_now,
     saved_schedule,
@@ -233,7 +233,7 @@ def test_next_run_is_computed_in_the_schedule_zone(
         schedule = service.save(
             session=session, connection=connection, data=ScheduleWrite(**write), now=utc(now)
         )
-        read = service.ScheduleRead.of(schedule, None)
+        read = ScheduleRead.of(schedule, None)
 
     assert read.next_run_at.isoformat() == expected_utc
     assert read.next_run_at_local.isoformat() == expected_local

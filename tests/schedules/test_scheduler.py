@@ -26,10 +26,10 @@ from app.schedules.runs import RunServices
 from app.schedules.schemas import ScheduleWrite
 from scheduler.process import Scheduler
 from tests.conftest import TenantWithKey
+from tests.discovery.conftest import create_connection
 from tests.schedules.conftest import (
     FakeClock,
     auto_onboard,
-    create_connection,
     finish_all,
     saved_schedule,
     stored_runs,
