@@ -22,7 +22,9 @@ USER onboarder
 WORKDIR /var/lib/onboarder
 EXPOSE 8000
 # Production needs ONBOARDER_DATABASE_URL and ONBOARDER_ENCRYPTION_KEYS; run
-# `onboarder migrate` once per release before starting new containers.
+# `onboarder migrate` once per release before starting new containers. The same image runs
+# the auto-onboard scheduler: `onboarder scheduler` as the command (it serves no HTTP, so give
+# that container --no-healthcheck).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os,urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('ONBOARDER_PORT','8000')}/healthz\", timeout=4)"]
 CMD ["onboarder", "serve"]
