@@ -102,6 +102,11 @@ class Scheduler:
             extra={"worker": self.worker, "interrupted": len(left)},
         )
 
+    def wake(self) -> None:
+        """Poll now rather than at the next interval (a run was just asked for)."""
+        if not self._stopping.is_set():
+            self._aps.modify_job("poll", next_run_time=datetime.now(UTC))
+
     def running(self) -> list[uuid.UUID]:
         """The runs this process has taken and not finished."""
         with self._lock:
@@ -162,9 +167,12 @@ def embedded(app: FastAPI) -> Iterator[Scheduler]:
     state = app.state
     scheduler = build(state.settings, state.db, state.secret_box, engine=state.discovery)
     scheduler.start()
+    # Run-now in this process starts at once instead of at the next poll.
+    state.wake_scheduler = scheduler.wake
     try:
         yield scheduler
     finally:
+        state.wake_scheduler = None
         scheduler.stop()
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, BackgroundTasks, Request, status
 
 from app.connections.dependencies import ValidConnection
 from app.core.db import SessionDep
@@ -36,9 +36,15 @@ def disable_schedule(connection: ValidConnection, session: SessionDep) -> None:
 
 
 @router.post("/runs", response_model=RunRead, status_code=status.HTTP_202_ACCEPTED)
-def run_now(connection: ValidConnection, session: SessionDep, request: Request) -> RunRead:
+def run_now(
+    connection: ValidConnection, session: SessionDep, request: Request, after: BackgroundTasks
+) -> RunRead:
     timeout = timedelta(seconds=request.app.state.settings.run_timeout_seconds)
     run = service.request_run(session=session, connection=connection, stale_after=timeout)
+    # A scheduler in this process (embedded mode) is told once the run is committed.
+    wake = getattr(request.app.state, "wake_scheduler", None)
+    if wake is not None:
+        after.add_task(wake)
     return RunRead.of(run)
 
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from app.models import AutoOnboardRun, AutoOnboardSchedule, Connection
 from app.schedules import runs, service
 from app.schedules.runs import RunServices
 from app.schedules.schemas import ScheduleWrite
-from scheduler.process import Scheduler
+from scheduler.process import Scheduler, embedded
 from tests.conftest import TenantWithKey
 from tests.discovery.conftest import create_connection
 from tests.schedules.conftest import (
@@ -511,3 +512,27 @@ def test_a_heartbeat_keeps_a_long_run_alive_and_stopping_fails_it(
     [run] = stored_runs(database)
     assert (run.status, run.worker) == ("failed", "this-host:1:aaaaaa")
     assert [error["code"] for error in run.errors] == ["run_interrupted"]
+
+
+def test_the_embedded_scheduler_starts_a_requested_run_at_once(
+    app: FastAPI,
+    client: TestClient,
+    tenant: TenantWithKey,
+    connection_id: uuid.UUID,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    executed: list[uuid.UUID] = []
+    monkeypatch.setattr(
+        runs, "execute", lambda _db, _services, run_id, **_: executed.append(run_id)
+    )
+    # Polls a minute apart: only the wake-up can start the run within the test's patience.
+    app.state.settings = app.state.settings.model_copy(update={"scheduler_poll_seconds": 60})
+    body = {"frequency": "daily", "hour": 3, "minute": 0, "timezone": "UTC", "regions": []}
+    saved_schedule(client, tenant, str(connection_id), **body)
+
+    with embedded(app) as scheduler:
+        time.sleep(0.2)  # its first poll, at start, finds nothing
+        run = client.post(f"{auto_onboard(str(connection_id))}/runs", headers=tenant.headers)
+        wait_for(lambda: executed == [uuid.UUID(run.json()["id"])], seconds=5)
+        assert scheduler.poll_seconds == 60
+    assert app.state.wake_scheduler is None
