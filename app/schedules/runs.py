@@ -45,7 +45,13 @@ from app.integrations.aws.errors import AwsError, AwsFailure
 from app.integrations.aws.sessions import AwsSession
 from app.models import Application, AutoOnboardRun, AutoOnboardSchedule, Connection, Tenant
 from app.models.base import utcnow
-from app.schedules.service import cadence_of, fail_stale_runs_in, partition_of, run_settings
+from app.schedules.service import (
+    cadence_of,
+    fail,
+    fail_stale_runs_in,
+    partition_of,
+    run_settings,
+)
 from app.schedules.timing import latest_occurrence, next_occurrence
 
 logger = logging.getLogger(__name__)
@@ -235,19 +241,13 @@ def interrupt(database: Database, *, run_ids: list[uuid.UUID], worker: str, now:
                 AutoOnboardRun.status == "running",
             )
         ):
-            run.status = "failed"
-            run.finished_at = now
-            run.errors = [
-                *run.errors,
-                {
-                    "account_id": None,
-                    "region": None,
-                    "code": "run_interrupted",
-                    "message": "The scheduler process stopped before the run ended.",
-                    "hint": "Run it again (POST .../auto-onboard/runs), or wait for the next "
-                    "occurrence.",
-                },
-            ]
+            fail(
+                run,
+                now=now,
+                code="run_interrupted",
+                message="The scheduler process stopped before the run ended.",
+                hint="Run it again (POST .../auto-onboard/runs), or wait for the next occurrence.",
+            )
 
 
 # ------------------------------------------------------------------------------ executing

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -15,6 +15,7 @@ Frequency = Literal["daily", "weekly", "monthly"]
 DayOfWeek = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Scope = Literal["all", "published_after"]
 RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
+T = TypeVar("T")
 
 assert DayOfWeek.__args__ == DAYS_OF_WEEK  # type: ignore[attr-defined]
 
@@ -22,6 +23,16 @@ assert DayOfWeek.__args__ == DAYS_OF_WEEK  # type: ignore[attr-defined]
 @cache
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
+
+
+def _only_for(frequency: str, value: T, info: ValidationInfo, required: str) -> T:
+    """A field that a `frequency` needs and no other frequency takes."""
+    given = info.data.get("frequency")
+    if given == frequency and value is None:
+        raise ValueError(required)
+    if given not in (None, frequency) and value is not None:
+        raise ValueError(f"applies to {frequency} schedules only; this one is {given}")
+    return value
 
 
 class ScheduleWrite(BaseModel):
@@ -49,22 +60,14 @@ class ScheduleWrite(BaseModel):
     @field_validator("day_of_week")
     @classmethod
     def _day_of_week(cls, value: str | None, info: ValidationInfo) -> str | None:
-        frequency = info.data.get("frequency")
-        if frequency == "weekly" and value is None:
-            raise ValueError("is required for a weekly schedule (mon..sun)")
-        if frequency not in (None, "weekly") and value is not None:
-            raise ValueError(f"applies to weekly schedules only; this one is {frequency}")
-        return value
+        return _only_for("weekly", value, info, "is required for a weekly schedule (mon..sun)")
 
     @field_validator("day_of_month")
     @classmethod
     def _day_of_month(cls, value: int | None, info: ValidationInfo) -> int | None:
-        frequency = info.data.get("frequency")
-        if frequency == "monthly" and value is None:
-            raise ValueError("is required for a monthly schedule (1-28, so every month has it)")
-        if frequency not in (None, "monthly") and value is not None:
-            raise ValueError(f"applies to monthly schedules only; this one is {frequency}")
-        return value
+        return _only_for(
+            "monthly", value, info, "is required for a monthly schedule (1-28: every month has it)"
+        )
 
     @field_validator("timezone")
     @classmethod

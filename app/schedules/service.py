@@ -193,6 +193,14 @@ def request_run(
     return run
 
 
+def fail(run: AutoOnboardRun, *, now: datetime, code: str, message: str, hint: str) -> None:
+    """End a run as failed, for a reason outside AWS (its process died or stopped)."""
+    run.status = "failed"
+    run.finished_at = now
+    error = {"account_id": None, "region": None, "code": code, "message": message, "hint": hint}
+    run.errors = [*run.errors, error]
+
+
 def fail_stale_runs_in(
     session: Session, *, now: datetime, timeout: timedelta, connection_id: uuid.UUID | None = None
 ) -> list[uuid.UUID]:
@@ -204,19 +212,14 @@ def fail_stale_runs_in(
     failed = []
     for run in session.scalars(statement):
         last = run.heartbeat_at.isoformat() if run.heartbeat_at else "never"
-        run.status = "failed"
-        run.finished_at = now
-        run.errors = [
-            *run.errors,
-            {
-                "account_id": None,
-                "region": None,
-                "code": "run_abandoned",
-                "message": f"The process running it ({run.worker}) stopped answering; last "
-                f"heard of at {last}.",
-                "hint": "The next run starts afresh and onboards what this one did not.",
-            },
-        ]
+        fail(
+            run,
+            now=now,
+            code="run_abandoned",
+            message=f"The process running it ({run.worker}) stopped answering; last heard of "
+            f"at {last}.",
+            hint="The next run starts afresh and onboards what this one did not.",
+        )
         failed.append(run.id)
     session.flush()
     for run_id in failed:

@@ -15,6 +15,7 @@ from app.models import AutoOnboardRun
 from app.models.base import utcnow
 from app.schedules import runs
 from app.schedules.runs import RunServices
+from tests.applications.conftest import shop_prod  # noqa: F401 - fixture
 from tests.conftest import TenantWithKey
 from tests.connections.aws_fixtures import (  # noqa: F401 - fixtures
     aws,

@@ -212,10 +212,8 @@ def test_an_api_with_no_deployed_stage_is_skipped_with_that_reason(
     org: SeededOrganization,
     database: Database,
     run_services: RunServices,
+    shop_prod: str,
 ) -> None:
-    shop_prod = create_connection(
-        client, tenant, name="shop", credential_type="assume_role", role_arn=org.assume_role_arn
-    )
     storefront = org.api_named("shop-storefront-api")
     apigateway = account_client(org, storefront, "apigateway")
     draft = apigateway.create_rest_api(name="orders-api-draft")["id"]
@@ -245,10 +243,8 @@ def test_stages_deployed_after_onboarding_become_instances_and_unchosen_ones_sta
     org: SeededOrganization,
     database: Database,
     run_services: RunServices,
+    shop_prod: str,
 ) -> None:
-    shop_prod = create_connection(
-        client, tenant, name="shop", credential_type="assume_role", role_arn=org.assume_role_arn
-    )
     catalog = org.api_named("shop-catalog-api")  # an HTTP API: moto dates its stages
     v2 = account_client(org, catalog, "apigatewayv2")
     v2.create_stage(ApiId=catalog.api_id, StageName="beta")
@@ -294,6 +290,7 @@ def test_a_region_that_fails_is_recorded_and_the_others_are_onboarded(
     org: SeededOrganization,
     database: Database,
     run_services: RunServices,
+    shop_prod: str,
     stub_service: dict[str, StubPlan],
 ) -> None:
     # The one account's eu-west-1 refuses apigateway:GET (a Stubber: moto cannot deny it).
@@ -306,9 +303,6 @@ def test_a_region_that_fails_is_recorded_and_the_others_are_onboarded(
         )
 
     stub_service["apigateway@eu-west-1"] = denied
-    shop_prod = create_connection(
-        client, tenant, name="shop", credential_type="assume_role", role_arn=org.assume_role_arn
-    )
     account = org.account_id_named("shop-prod")
     saved_schedule(client, tenant, shop_prod, **{**DAILY_US, "regions": list(org.regions)})
 
