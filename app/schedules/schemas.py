@@ -6,7 +6,14 @@ from functools import cache
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.models import AutoOnboardRun, AutoOnboardSchedule
 from app.schedules.timing import DAYS_OF_WEEK
@@ -35,6 +42,12 @@ def _only_for(frequency: str, value: T, info: ValidationInfo, required: str) -> 
     return value
 
 
+# What GET answers beside the schedule's own fields; ignored when sent back with PUT.
+_READ_ONLY = frozenset(
+    {"connection_id", "next_run_at", "next_run_at_local", "last_run", "created_at", "updated_at"}
+)
+
+
 class ScheduleWrite(BaseModel):
     """The body of PUT /connections/{id}/auto-onboard: the whole schedule, saved as sent.
 
@@ -56,6 +69,14 @@ class ScheduleWrite(BaseModel):
     )
     scope: Scope = "all"
     published_after: date | None = Field(default=None, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_read_only_fields(cls, data: Any) -> Any:
+        # A schedule read with GET can be changed and sent back as it is.
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key not in _READ_ONLY}
+        return data
 
     @field_validator("day_of_week")
     @classmethod

@@ -148,6 +148,24 @@ def test_a_central_role_outside_an_organization(
     assert [c["ok"] for c in body["checks"]] == [True, False]
 
 
+def test_an_organization_that_lists_no_account_is_no_organization(
+    client: TestClient, tenant: TenantWithKey, platform_user: IamUser
+) -> None:
+    # What moto answers for an account in no organization: an empty list. AWS never lists an
+    # organization without its management account, so it is taken for what AWS would say.
+    body = client.post(
+        "/api/v1/connections/test",
+        json={
+            "credential_type": "central_role",
+            "central_role_arn": "arn:aws:iam::123456789012:role/APIsecCentralRole",
+        },
+        headers=tenant.headers,
+    ).json()
+    assert body["ok"] is False
+    assert body["error"]["code"] == "organizations_not_in_use"
+    assert [c["ok"] for c in body["checks"]] == [True, False]
+
+
 def test_a_central_role_in_a_member_account(
     client: TestClient,
     tenant: TenantWithKey,

@@ -54,12 +54,14 @@ def auto_onboard(connection_id: str) -> str:
     return f"/api/v1/connections/{connection_id}/auto-onboard"
 
 
-def put_schedule(client: TestClient, tenant: TenantWithKey, connection_id: str, **body: Any) -> Any:
+def put_schedule(
+    client: TestClient, tenant: TenantWithKey, connection_id: str, /, **body: Any
+) -> Any:
     return client.put(auto_onboard(connection_id), json=body, headers=tenant.headers)
 
 
 def saved_schedule(
-    client: TestClient, tenant: TenantWithKey, connection_id: str, **body: Any
+    client: TestClient, tenant: TenantWithKey, connection_id: str, /, **body: Any
 ) -> dict[str, Any]:
     response = put_schedule(client, tenant, connection_id, **body)
     assert response.status_code == 200, response.text

@@ -3,7 +3,9 @@ that has no application, adds stages deployed since, and says what it skipped an
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,8 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from moto.apigateway.models import apigateway_backends
 from moto.apigatewayv2.models import apigatewayv2_backends
-from sqlalchemy import update
-from sqlalchemy.pool import QueuePool
+from sqlalchemy import event, update
 
 from app.applications import service as applications_service
 from app.core.db import Database
@@ -124,20 +125,24 @@ def test_a_second_run_onboards_nothing_new(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     saved_schedule(client, tenant, central, **{**DAILY_US, "regions": list(org.regions)})
-    # No database connection is held (so no transaction is open) while AWS answers.
+    # No thread that talks to AWS holds a database connection (so no transaction is open)
+    # while AWS answers: discovery in the run's thread, each inspection in a pool thread.
+    holding: Counter[int] = Counter()
+    event.listen(database.engine, "checkout", lambda *_: holding.update([threading.get_ident()]))
+    event.listen(database.engine, "checkin", lambda *_: holding.subtract([threading.get_ident()]))
     held: list[int] = []
-    pool = database.engine.pool
-    assert isinstance(pool, QueuePool)
     for owner, name in [(run_services.engine, "discover"), (applications_service, "inspect")]:
         original = getattr(owner, name)
 
         def watched(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            held.append(pool.checkedout())
-            return _original(*args, **kwargs)
+            held.append(holding[threading.get_ident()])
+            result = _original(*args, **kwargs)
+            held.append(holding[threading.get_ident()])
+            return result
 
         monkeypatch.setattr(owner, name, watched)
     first = run_once(client, tenant, central, database, run_services)
-    assert len(held) == 1 + len(org.apis)
+    assert len(held) == 2 * (1 + len(org.apis))
     assert set(held) == {0}
 
     second = run_once(client, tenant, central, database, run_services)

@@ -105,6 +105,11 @@ def test_update_replaces_the_schedule_and_disable_removes_it(
     local = datetime.fromisoformat(second["next_run_at_local"])
     assert (local.day, local.hour, local.utcoffset()) == (28, 9, timedelta(hours=9))
 
+    # What GET answers can be changed and sent back as it is.
+    read = client.get(auto_onboard(role), headers=tenant.headers).json()
+    third = saved_schedule(client, tenant, role, **{**read, "minute": 30})
+    assert (third["frequency"], third["day_of_month"], third["minute"]) == ("monthly", 28, 30)
+
     assert client.delete(auto_onboard(role), headers=tenant.headers).status_code == 204
     gone = client.get(auto_onboard(role), headers=tenant.headers)
     assert "PUT /connections/{id}/auto-onboard" in assert_problem(gone, 404, "not_found")["hint"]

@@ -11,9 +11,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
+from botocore.exceptions import ClientError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
-from app.integrations.aws.errors import AwsError, AwsFailure, CallContext, mask_access_key_id
+from app.integrations.aws.errors import (
+    AwsError,
+    AwsFailure,
+    CallContext,
+    classify,
+    mask_access_key_id,
+)
 from app.integrations.aws.platform import PlatformIdentityError, platform_principal_arn
 from app.integrations.aws.sessions import (
     PARTITION_HOME_REGION,
@@ -248,6 +255,17 @@ class _SingleAccount:
         return self._open()
 
 
+_NOT_IN_USE = ClientError(
+    {
+        "Error": {
+            "Code": "AWSOrganizationsNotInUseException",
+            "Message": "ListAccounts listed no account",
+        }
+    },
+    "ListAccounts",
+)
+
+
 class _Organization:
     def __init__(
         self, spec: CentralRoleCredentials, central: AwsSession, context: ProbeContext
@@ -429,11 +447,16 @@ class CentralRoleCredentials(CredentialSpec):
         context = CallContext(action="organizations:ListAccounts", role_arn=self.central_role_arn)
         paginator = central.client("organizations").get_paginator("list_accounts")
         pages = iter(paginator.paginate(PaginationConfig={"PageSize": 20}))
+        listed = 0
         while True:
             page = call_aws(context, lambda: next(pages, None))
             if page is None:
+                if not listed:
+                    # An organization always has its management account: no account at all
+                    # means there is none (AWS says so with this error; moto lists nothing).
+                    raise AwsError(classify(_NOT_IN_USE, context))
                 return
-            yield [
+            accounts = [
                 AccountStatus(
                     account_id=account["Id"],
                     name=account.get("Name"),
@@ -442,6 +465,8 @@ class CentralRoleCredentials(CredentialSpec):
                 )
                 for account in page.get("Accounts", [])
             ]
+            listed += len(accounts)
+            yield accounts
 
     def list_accounts(self, central: AwsSession) -> list[AccountStatus]:
         """Every account of the organization, all pages."""
