@@ -51,6 +51,7 @@ def _banner(
     lines = [
         "",
         "Onboarder demo",
+        f"  Console:            {base_url}/",
         f"  API docs:           {base_url}/api/v1/docs",
         f"  API key (tenant '{DEMO_TENANT}'): {api_key}",
         f"  simulated AWS:      {moto_url} (moto)",

@@ -24,6 +24,7 @@ from app.operations.router import router as operations_router
 from app.schedules.router import router as schedules_router
 from app.setup.router import router as setup_router
 from app.tenants.router import router as tenants_router
+from app.web.router import router as web_router
 
 logger = logging.getLogger(__name__)
 
@@ -85,4 +86,5 @@ def create_app(
     api.include_router(schedules_router)
     app.include_router(api)
     app.include_router(operations_router)
+    app.include_router(web_router)
     return app

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.demo.running import Demo, running_demo
 
 
 def _replay_curl(line: str) -> httpx.Response:
@@ -54,75 +40,21 @@ def _replay_curl(line: str) -> httpx.Response:
     return httpx.request(method, url, headers=headers, content=data, timeout=30)
 
 
-@dataclass
-class Demo:
-    base_url: str
-    api_key: str
-    banner: str
-    central_role_arn: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"}
-
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(
-            method, f"{self.base_url}/api/v1{path}", headers=self.headers, timeout=60, **kwargs
-        )
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """`onboarder demo` running in its own process, against moto's server, for this module."""
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ONBOARDER_")}
-    env["TMPDIR"] = str(tmp_path_factory.mktemp("demo"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    data_dir = None
-    try:
-        assert process.stdout is not None
-        banner: list[str] = []
-        deadline = time.monotonic() + 120
-        for line in process.stdout:
-            banner.append(line.rstrip("\n"))
-            if line.startswith("Stop with") or time.monotonic() > deadline:
-                break
-        text = "\n".join(banner)
-        assert "Stop with" in text, text
-        api_key = re.search(r"API key \(tenant 'demo'\): (\S+)", text)
-        central_role = re.search(r"central role\s+(arn:\S+)", text)
-        data_dir = re.search(r"data directory:\s+(\S+)", text)
-        assert api_key
-        assert central_role
-        assert data_dir
-        assert Path(data_dir.group(1)).exists()
-        yield Demo(
-            base_url=f"http://127.0.0.1:{port}",
-            api_key=api_key.group(1),
-            banner=text,
-            central_role_arn=central_role.group(1),
-        )
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    assert process.returncode == 0
-    assert not Path(data_dir.group(1)).exists(), "the demo leaves its data directory behind"
+    with running_demo(tmp_path_factory.mktemp("demo")) as running:
+        yield running
 
 
 def test_demo_serves_and_its_curl_lines_work(demo: Demo) -> None:
     text = demo.banner
     assert f"{demo.base_url}/api/v1/docs" in text
     assert "APIsecCentralRole" in text
+    assert re.search(rf"Console:\s+{re.escape(demo.base_url)}/$", text, re.MULTILINE), text
+    console = httpx.get(f"{demo.base_url}/")
+    assert console.status_code == 200
+    assert console.headers["content-type"].startswith("text/html")
 
     curl_lines = [line.strip() for line in text.splitlines() if line.strip().startswith("curl ")]
     assert len(curl_lines) >= 3

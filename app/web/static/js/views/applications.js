@@ -1,0 +1,134 @@
+// The applications list with its filters (kept in the address, so a filtered list can be shared).
+
+import { api, isAbort, listAll } from "../api.js";
+import { badge, cell, emptyState, field, formatDate, h, loading, problemBox, replace, select } from "../dom.js";
+
+const FILTERS = ["connection_id", "account_id", "region", "protocol", "onboarded_via"];
+const PAGE_SIZE = 50;
+
+export async function applicationsView(container, context) {
+  context.setTitle("Applications");
+  const filters = Object.fromEntries(FILTERS.map((name) => [name, context.query.get(name) || ""]));
+
+  const connectionSelect = select("connection_id", [["", "Any connection"]], { value: filters.connection_id });
+  const account = h("input", { type: "text", name: "account_id", value: filters.account_id, inputmode: "numeric", pattern: "\\d{12}", maxlength: 12, placeholder: "12-digit id", autocomplete: "off" });
+  const region = h("input", { type: "text", name: "region", value: filters.region, placeholder: "e.g. eu-west-1", autocomplete: "off", spellcheck: "false" });
+  const protocol = select("protocol", [["", "Any protocol"], ["REST", "REST"], ["HTTP", "HTTP"], ["WEBSOCKET", "WebSocket"]], { value: filters.protocol });
+  const via = select("onboarded_via", [["", "Any"], ["manual", "Manual"], ["auto_onboard", "Auto-onboard"]], { value: filters.onboarded_via });
+  const active = FILTERS.some((name) => filters[name]);
+
+  const form = h(
+    "form",
+    { class: "filters card", role: "search", "aria-label": "Filter applications", novalidate: true },
+    field("Connection", connectionSelect),
+    field("Account", account),
+    field("Region", region),
+    field("Protocol", protocol),
+    field("Onboarded via", via),
+    h(
+      "div",
+      { class: "actions filters-actions" },
+      h("button", { type: "submit", class: "button" }, "Apply filters"),
+      active ? h("a", { class: "button button-ghost", href: "#/applications" }, "Clear") : null,
+    ),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams();
+    for (const name of FILTERS) {
+      const value = form.elements[name].value.trim();
+      if (value) query.set(name, value);
+    }
+    const search = query.toString();
+    context.navigate(`#/applications${search ? `?${search}` : ""}`);
+  });
+
+  const results = h("div", { class: "stack" }, loading("Loading applications…"));
+  replace(
+    container,
+    h(
+      "div",
+      { class: "page-head" },
+      h("div", {}, h("h1", {}, "Applications"), h("p", { class: "muted" }, "APIs onboarded for security testing.")),
+      h("a", { class: "button button-primary", href: "#/applications/new" }, "Add application"),
+    ),
+    form,
+    results,
+  );
+
+  listAll("/connections", { signal: context.signal })
+    .then((connections) => {
+      for (const connection of connections) {
+        connectionSelect.append(h("option", { value: connection.id, selected: connection.id === filters.connection_id }, connection.name));
+      }
+    })
+    .catch(() => {});
+
+  const query = Object.fromEntries(Object.entries(filters).filter(([, value]) => value));
+  const rows = h("tbody");
+  const more = h("div", { class: "actions" });
+  let shown = 0;
+
+  async function loadPage(cursor) {
+    const page = await api("/applications", { query: { ...query, limit: PAGE_SIZE, cursor }, signal: context.signal });
+    for (const application of page.items) rows.append(row(application));
+    shown += page.items.length;
+    replace(more);
+    if (page.next_cursor) {
+      const button = h("button", { type: "button", class: "button" }, "Load more");
+      button.addEventListener("click", async () => {
+        replace(more, loading("Loading more…"));
+        try {
+          await loadPage(page.next_cursor);
+        } catch (error) {
+          if (!isAbort(error)) replace(more, problemBox(error));
+        }
+      });
+      more.append(button);
+    }
+    return page;
+  }
+
+  try {
+    const first = await loadPage(null);
+    if (!first.items.length) {
+      replace(
+        results,
+        active
+          ? emptyState("No application matches these filters", "Change or clear the filters.", h("a", { class: "button", href: "#/applications" }, "Clear filters"))
+          : emptyState("No applications yet", "Onboard an API from Amazon API Gateway to start testing it.", h("a", { class: "button button-primary", href: "#/applications/new" }, "Add application")),
+      );
+      return;
+    }
+    replace(
+      results,
+      h(
+        "table",
+        { class: "table", "aria-label": "Applications" },
+        h("thead", {}, h("tr", {}, ["Name", "Protocol", "Account / region", "Instances", "Operations", "Unauthenticated", "Onboarded"].map((text) => h("th", { scope: "col" }, text)))),
+        rows,
+      ),
+      more,
+    );
+  } catch (error) {
+    if (isAbort(error)) return;
+    replace(results, problemBox(error));
+  }
+  return shown;
+}
+
+function row(application) {
+  const source = application.source;
+  const definition = application.definition;
+  return h(
+    "tr",
+    { dataset: { applicationId: application.id } },
+    cell("Name", h("a", { href: `#/applications/${application.id}`, class: "strong" }, application.name), h("div", { class: "muted mono small" }, source.api_id)),
+    cell("Protocol", badge(source.protocol, "info"), " ", badge(source.endpoint_type, source.endpoint_type === "PRIVATE" ? "private" : "neutral")),
+    cell("Account / region", h("span", { class: "mono" }, source.account_id), h("div", { class: "muted small" }, source.region)),
+    cell("Instances", String(application.instances.length)),
+    cell("Operations", String(definition.operations)),
+    cell("Unauthenticated", definition.unauthenticated_operations ? badge(String(definition.unauthenticated_operations), "error") : "0"),
+    cell("Onboarded", formatDate(application.created_at), h("div", { class: "muted small" }, application.onboarded_via === "auto_onboard" ? "auto-onboard" : "manual")),
+  );
+}

@@ -1,0 +1,170 @@
+"""Browser tests of the console: headless Chromium (Debian's package) driven by Playwright,
+against one `onboarder demo` process shared by the whole session.
+
+Without Chromium or Playwright the browser tests are skipped, except under CI=true, where
+`.ci/run` installs both and a missing one fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.demo.running import Demo, running_demo
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+
+try:
+    import playwright.sync_api  # noqa: F401 - only whether it imports
+
+    HAS_PLAYWRIGHT = True
+except ImportError:  # the test modules import it only when it is there
+    HAS_PLAYWRIGHT = False
+
+CHROMIUM = Path(os.environ.get("ONBOARDER_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# The browser's own zone and language: what the console shows must not depend on the machine.
+BROWSER_TIMEZONE = "Europe/Berlin"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+TIMEOUT_MS = 20_000
+
+
+def _missing() -> str | None:
+    if not HAS_PLAYWRIGHT:
+        return "playwright is not installed (pip install playwright; it is in the dev extra)"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    missing = _missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests are required in CI: {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    # Debian's Chromium, never a downloaded build: `playwright install` is not used.
+    launched = playwright_driver.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="session")
+def console_demo(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """One demo for every browser test (started only once a browser is known to exist)."""
+    with running_demo(
+        tmp_path_factory.mktemp("console-demo"),
+        # Run-now is picked up within half a second.
+        env={"ONBOARDER_SCHEDULER_POLL_SECONDS": "0.5"},
+    ) as demo:
+        yield demo
+
+
+def _new_context(browser: Browser, **options: Any) -> BrowserContext:
+    context = browser.new_context(
+        locale="en-US", timezone_id=BROWSER_TIMEZONE, accept_downloads=True, **options
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+class ConsoleErrors(list[str]):
+    """Uncaught page errors and console errors: a test fails if any show up."""
+
+
+def _open_page(context: BrowserContext) -> tuple[Page, ConsoleErrors]:
+    page = context.new_page()
+    errors = ConsoleErrors()
+    page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"console.{message.type}: {message.text}")
+            if message.type == "error" and not _expected_console_error(message.text)
+            else None
+        ),
+    )
+    return page, errors
+
+
+def _expected_console_error(text: str) -> bool:
+    # Chromium logs every non-2xx fetch; the console shows those as problems on purpose.
+    return bool(re.search(r"Failed to load resource: the server responded with a status of", text))
+
+
+@pytest.fixture
+def anonymous_page(browser: Browser, console_demo: Demo) -> Iterator[Page]:
+    """A fresh tab that has not signed in."""
+    context = _new_context(browser, viewport=DESKTOP)
+    page, errors = _open_page(context)
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def signed_in_context(browser: Browser, demo: Demo, **options: Any) -> BrowserContext:
+    """A context whose tabs start signed in (the key in session storage, as after sign-in)."""
+    context = _new_context(browser, **options)
+    context.add_init_script(
+        f"window.sessionStorage.setItem('onboarder.apiKey', {json.dumps(demo.api_key)});"
+    )
+    return context
+
+
+@pytest.fixture
+def page(browser: Browser, console_demo: Demo) -> Iterator[Page]:
+    """A signed-in desktop tab."""
+    context = signed_in_context(browser, console_demo, viewport=DESKTOP)
+    tab, errors = _open_page(context)
+    yield tab
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture
+def phone_page(browser: Browser, console_demo: Demo) -> Iterator[Page]:
+    """A signed-in tab 360 px wide, touch, like a small phone."""
+    context = signed_in_context(
+        browser, console_demo, viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    tab, errors = _open_page(context)
+    yield tab
+    context.close()
+    assert not errors, errors
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Saves the whole page under artifacts/screenshots/ (git-ignored) for a human to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    return path
