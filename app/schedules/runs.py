@@ -413,7 +413,7 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
             )
         else:
             to_onboard.append((api, stages))
-    _onboard_all(database, services, work, to_onboard, tally)
+    _onboard_all(database, services, work, _interleaved(to_onboard), tally)
     if tally.failures == 0:
         return "succeeded"
     reached = any(result["status"] == "ok" for result in tally.results.values())
@@ -496,6 +496,21 @@ def _add_new_stages(
         tally.changed(application.id)
     else:
         tally.count(api, "skipped_existing")
+
+
+def _interleaved(
+    apis: list[tuple[DiscoveredApi, list[str]]],
+) -> list[tuple[DiscoveredApi, list[str]]]:
+    """Round-robin over account and region: discovery lists an account-region's APIs together,
+    and inspecting them in that order would queue every worker on one quota bucket (10/s)."""
+    seen: Counter[tuple[str, str]] = Counter()
+    ranked = []
+    for api, stages in apis:
+        place = (api.account_id, api.region)
+        ranked.append((seen[place], api, stages))
+        seen[place] += 1
+    ranked.sort(key=lambda item: item[0])  # stable: discovery's order within each round
+    return [(api, stages) for _, api, stages in ranked]
 
 
 def _onboard_all(
