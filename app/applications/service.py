@@ -212,8 +212,13 @@ def inspect(
     api_id: str,
     selection: InstanceSelection,
     with_definition: bool,
+    listed: DiscoveredApi | None = None,
 ) -> Inspection:
-    """Ask AWS for the API, check the chosen instances, and read its surface and definition."""
+    """Ask AWS for the API, check the chosen instances, and read its surface and definition.
+
+    `listed`: the API as a discovery listed it moments ago (auto-onboard), so that it is not
+    asked for again; an API deleted since is still found out by the calls that follow.
+    """
 
     def work(access: RegionAccess) -> Inspection:
         try:
@@ -225,7 +230,7 @@ def inspect(
             raise _api_not_found(access.account_id, region, api_id) from None
 
     def look(access: RegionAccess) -> Inspection:
-        api = describe_api(
+        api = listed or describe_api(
             call=access.call,
             client_for=access.client_for,
             account_id=access.account_id,

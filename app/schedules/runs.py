@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.applications import service as applications
 from app.applications.schemas import InstanceSelection
@@ -421,8 +421,15 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
 
 
 def _record_discovery(found: DiscoveryResult, work: _Work, tally: _Tally) -> None:
+    management = getattr(work.target.spec, "management_account_id", None)
     for account in found.accounts:
         if account.reachable is False and account.error is not None:
+            if account.account_id == management and account.error.code == "role_not_assumable":
+                # Service-managed StackSets never deploy the child role to the management
+                # account: how a standard organization is set up, not a failure of the run.
+                for region in work.regions if work.regions_chosen else ["*"]:
+                    tally.result(account.account_id, region, "unreachable")
+                continue
             tally.error(account.error, account_id=account.account_id, region=None)
     for outcome in found.outcomes:
         if outcome.status == "ok":
@@ -459,7 +466,11 @@ def _onboarded(
             ids = applications.ids_by_api(session=session, tenant_id=tenant_id, keys=chunk)
             if not ids:
                 continue
-            rows = session.scalars(select(Application).where(Application.id.in_(ids.values())))
+            rows = session.scalars(
+                select(Application)
+                .where(Application.id.in_(ids.values()))
+                .options(lazyload(Application.definition))  # only its instances are read
+            )
             for row in rows:
                 found[(row.account_id, row.region, row.api_id)] = row
     return found
@@ -536,11 +547,13 @@ def _onboard_all(
                 api_id=api.api_id,
                 selection=InstanceSelection(stages=stages),
                 with_definition=True,
+                listed=api,
             ): api
             for api, stages in to_onboard
         }
         for future in as_completed(pending):
-            api = pending[future]
+            # Dropped as soon as it is written: a definition can be megabytes.
+            api = pending.pop(future)
             try:
                 inspection = future.result()
                 with database.session() as session:

@@ -115,6 +115,38 @@ def test_a_central_role_run_with_a_denied_account_is_partial_and_onboards_the_ot
     assert not any(account == denied for account, _ in per_place)
 
 
+def test_the_management_account_without_a_child_role_does_not_make_a_run_partial(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    central: str,
+    database: Database,
+    single_engine: DiscoveryEngine,
+    run_services: RunServices,
+    stub_service: dict[str, StubPlan],
+) -> None:
+    # Service-managed StackSets never put the child role in the management account: AWS
+    # refuses it there (a Stubber, as moto never refuses AssumeRole), the members answer.
+    management = org.management_account_id
+    stub_service[f"sts@{org.central_role_arn}"] = _children_answered_by_moto_except(
+        org, tenant.tenant.external_id, management
+    )
+    saved_schedule(client, tenant, central, **{**DAILY_US, "regions": list(org.regions)})
+    services = RunServices(
+        engine=single_engine, box=run_services.box, settings=run_services.settings
+    )
+
+    run = run_once(client, tenant, central, database, services)
+
+    assert run["status"] == "succeeded"
+    assert run["errors"] == []
+    assert run["onboarded"] == len(org.apis)
+    unreachable = [
+        (r["account_id"], r["region"]) for r in run["results"] if r["status"] == "unreachable"
+    ]
+    assert unreachable == [(management, region) for region in sorted(org.regions)]
+
+
 def test_a_second_run_onboards_nothing_new(
     client: TestClient,
     tenant: TenantWithKey,
