@@ -194,3 +194,149 @@ def build_organization(
                     )
                 ]
     return org
+
+
+# ------------------------------------------------------------------ what onboarding reads
+# An API's resources, methods, routes and authorizers are drawn from its own id, so adding them
+# leaves every other draw (and the discovery benchmark's organization) as it was.
+REST_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "ANY")
+_WORDS = ("orders", "items", "users", "carts", "payments", "invoices", "search", "health")
+# One REST API in fifty is a monolith whose resources take more than one page (500) to list.
+LARGE_API_SHARE = 0.02
+LARGE_API_RESOURCES = (520, 700)
+
+
+@dataclass(frozen=True)
+class SimMethod:
+    http_method: str
+    authorization: str  # NONE | AWS_IAM | CUSTOM | COGNITO_USER_POOLS
+    authorizer_id: str | None
+    api_key_required: bool
+
+
+@dataclass(frozen=True)
+class SimResource:
+    resource_id: str
+    parent_id: str | None
+    path_part: str
+    path: str
+    methods: tuple[SimMethod, ...]
+
+
+@dataclass(frozen=True)
+class SimAuthorizer:
+    authorizer_id: str
+    name: str
+    type: str  # v1: TOKEN | REQUEST | COGNITO_USER_POOLS; v2: REQUEST | JWT
+
+
+@dataclass(frozen=True)
+class SimRoute:
+    route_id: str
+    route_key: str
+    authorization: str  # NONE | AWS_IAM | CUSTOM | JWT
+    authorizer_id: str | None
+    api_key_required: bool
+
+
+@dataclass(frozen=True)
+class SimSurface:
+    authorizers: tuple[SimAuthorizer, ...]
+    resources: tuple[SimResource, ...] = ()  # REST
+    routes: tuple[SimRoute, ...] = ()  # HTTP and WebSocket
+
+    @property
+    def operations(self) -> int:
+        """How many operations onboarding should find: one per method, or per route."""
+        return sum(len(r.methods) for r in self.resources) + len(self.routes)
+
+
+def _short_id(rng: random.Random) -> str:
+    return "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=6))
+
+
+def _authorization(
+    rng: random.Random, authorizers: tuple[SimAuthorizer, ...], v2: bool
+) -> tuple[str, str | None]:
+    roll = rng.random()
+    if roll < 0.1:
+        return "AWS_IAM", None
+    if roll < 0.5 or not authorizers:
+        return "NONE", None
+    authorizer = rng.choice(authorizers)
+    if v2:
+        return ("JWT" if authorizer.type == "JWT" else "CUSTOM"), authorizer.authorizer_id
+    kind = "COGNITO_USER_POOLS" if authorizer.type == "COGNITO_USER_POOLS" else "CUSTOM"
+    return kind, authorizer.authorizer_id
+
+
+def _rest_surface(
+    rng: random.Random, root_id: str, authorizers: tuple[SimAuthorizer, ...]
+) -> SimSurface:
+    large = rng.random() < LARGE_API_SHARE
+    count = rng.randint(*LARGE_API_RESOURCES) if large else rng.randint(3, 30)
+    resources: list[SimResource] = []
+    paths = {"/"}
+    parents: list[tuple[str, str]] = [(root_id, "/")]
+    for index in range(count):
+        parent_id, parent_path = rng.choice(parents)
+        part = rng.choice(_WORDS) + (str(index) if large else "")
+        if rng.random() < 0.3 and not parent_path.endswith("}"):
+            part = "{" + rng.choice(("id", "name", "proxy+")) + "}"
+        path = f"{parent_path.rstrip('/')}/{part}"
+        if path in paths:
+            continue
+        paths.add(path)
+        resource_id = _short_id(rng)
+        names = rng.sample(REST_METHODS, rng.randint(0 if large else 1, 3))
+        methods = []
+        for name in sorted(names):
+            authorization, authorizer_id = _authorization(rng, authorizers, v2=False)
+            methods.append(SimMethod(name, authorization, authorizer_id, rng.random() < 0.15))
+        resources.append(SimResource(resource_id, parent_id, part, path, tuple(methods)))
+        if not part.endswith("+}"):
+            parents.append((resource_id, path))
+    root_methods = (SimMethod("GET", "NONE", None, False),) if rng.random() < 0.3 else ()
+    root = SimResource(root_id, None, "", "/", root_methods)
+    return SimSurface(authorizers=authorizers, resources=(root, *resources))
+
+
+def _v2_surface(
+    rng: random.Random, protocol: str, authorizers: tuple[SimAuthorizer, ...]
+) -> SimSurface:
+    if protocol == "WEBSOCKET":
+        custom = rng.sample(["sendMessage", "join", "leave", "typing"], rng.randint(0, 3))
+        keys = ["$connect", "$disconnect", "$default", *custom]
+    else:
+        keys = []
+        for _ in range(rng.randint(2, 20)):
+            method = rng.choice(("GET", "POST", "PUT", "DELETE", "ANY"))
+            path = "/" + rng.choice(_WORDS) + rng.choice(("", "/{id}", "/{proxy+}"))
+            keys.append(f"{method} {path}")
+        if rng.random() < 0.1:
+            keys.append("$default")
+    routes = []
+    for key in dict.fromkeys(keys):
+        authorization, authorizer_id = _authorization(rng, authorizers, v2=True)
+        routes.append(
+            SimRoute(_short_id(rng), key, authorization, authorizer_id, rng.random() < 0.1)
+        )
+    return SimSurface(authorizers=authorizers, routes=tuple(routes))
+
+
+def surface_of(api: SimApi) -> SimSurface:
+    """The API's resources and methods (REST) or routes (HTTP, WebSocket), and authorizers."""
+    rng = random.Random(api.api_id)
+    if api.protocol == "REST":
+        types: tuple[str, ...] = ("TOKEN", "REQUEST", "COGNITO_USER_POOLS")
+    elif api.protocol == "HTTP":
+        types = ("JWT", "REQUEST")
+    else:
+        types = ("REQUEST",)
+    authorizers = tuple(
+        SimAuthorizer(_short_id(rng), f"authorizer-{n}", rng.choice(types))
+        for n in range(rng.choice((0, 0, 1, 1, 2)))
+    )
+    if api.protocol == "REST":
+        return _rest_surface(rng, api.api_id[:6], authorizers)
+    return _v2_surface(rng, api.protocol, authorizers)

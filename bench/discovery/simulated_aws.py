@@ -1,10 +1,14 @@
-"""A simulated AWS endpoint that botocore talks to over HTTP, for the discovery benchmark.
+"""A simulated AWS endpoint that botocore talks to over HTTP, for the benchmarks in bench/.
 
-It answers what discovery calls, with AWS's wire formats: STS AssumeRole (query/XML),
-Organizations ListAccounts (JSON 1.1, pages of at most 20), and the API Gateway v1 and v2
-listings (REST-JSON, with realistic items). Every answer waits `latency` seconds, and API Gateway
-calls past 10 requests per second (burst 40) per account and region get a 429
-TooManyRequestsException, as AWS's control-plane quota does.
+It answers what discovery and onboarding call, with AWS's wire formats: STS AssumeRole
+(query/XML), Organizations ListAccounts (JSON 1.1, pages of at most 20), the API Gateway v1 and
+v2 listings (REST-JSON, with realistic items), and what onboarding reads of one API: v1
+GetRestApi, GetStages, GetResources (embed=methods, paged), GetMethod, GetAuthorizers and
+GetExport (a small OpenAPI 3 document), v2 GetApi, GetStages, GetRoutes, GetAuthorizer(s) and
+ExportApi. Every answer waits `latency` seconds, and API Gateway calls past 10 requests per
+second (burst 40) per account and region get a 429 TooManyRequestsException, as AWS's
+control-plane quota does. Calls are counted per operation (`/__stats`); `/__mark` starts a
+second count beside the first, for the phases of a run.
 
 Clients find it through the standard `AWS_ENDPOINT_URL`. The service is read from the SigV4
 credential scope, the account from the access key id (the simulated STS encodes it there).
@@ -33,8 +37,13 @@ from bench.discovery.organization import (
     CENTRAL_ROLE_NAME,
     CHILD_ROLE_NAME,
     SimApi,
+    SimAuthorizer,
+    SimMethod,
     SimOrganization,
+    SimResource,
+    SimSurface,
     build_organization,
+    surface_of,
 )
 
 PLATFORM_ACCOUNT_ID = "999999999999"
@@ -44,6 +53,29 @@ QUOTA_RATE = 10.0
 QUOTA_BURST = 40.0
 LIST_ACCOUNTS_PAGE = 20
 APIGATEWAY_MAX_PAGE = 500
+# Path templates (ids as {}) to operation names, as boto3 names them.
+V1_OPERATIONS = {
+    "restapis": "GetRestApis",
+    "restapis/{}": "GetRestApi",
+    "restapis/{}/stages": "GetStages",
+    "restapis/{}/resources": "GetResources",
+    "restapis/{}/resources/{}/methods/{}": "GetMethod",
+    "restapis/{}/authorizers": "GetAuthorizers",
+    "restapis/{}/stages/{}/exports/{}": "GetExport",
+    "domainnames": "GetDomainNames",
+    "domainnames/{}/basepathmappings": "GetBasePathMappings",
+}
+V2_OPERATIONS = {
+    "apis": "GetApis",
+    "apis/{}": "GetApi",
+    "apis/{}/stages": "GetStages",
+    "apis/{}/routes": "GetRoutes",
+    "apis/{}/authorizers": "GetAuthorizers",
+    "apis/{}/authorizers/{}": "GetAuthorizer",
+    "apis/{}/exports/{}": "ExportApi",
+    "domainnames": "GetDomainNames",
+    "domainnames/{}/apimappings": "GetApiMappings",
+}
 
 
 @dataclass
@@ -110,9 +142,12 @@ class SimulatedAws:
         self.quota_rate = quota_rate
         self.quota_burst = QUOTA_BURST * quota_rate / QUOTA_RATE
         self.calls: Counter[str] = Counter()
+        self.answers: Counter[str] = Counter()  # "operation status" for every non-200 answer
         self.throttled = 0
         self.per_account_region: Counter[tuple[str, str]] = Counter()
+        self.marked: tuple[Counter[str], Counter[tuple[str, str]], int] | None = None
         self.buckets: dict[tuple[str, str], TokenBucket] = {}
+        self.surfaces: dict[str, SimSurface] = {}
         self.by_id: dict[tuple[str, str], dict[str, SimApi]] = defaultdict(dict)
         for key, apis in organization.apis.items():
             for api in apis:
@@ -121,17 +156,41 @@ class SimulatedAws:
 
     def stats(self) -> dict[str, Any]:
         busiest = self.per_account_region.most_common(1)
-        return {
+        stats: dict[str, Any] = {
             "calls": dict(self.calls),
+            "answers": dict(self.answers),
             "throttled": self.throttled,
             "busiest_account_region_calls": busiest[0][1] if busiest else 0,
+            # The endpoint's own CPU (all runs): near 1 s per second means it is the bottleneck.
+            "cpu_seconds": time.process_time(),
         }
+        if self.marked is not None:
+            calls, per_account_region, throttled = self.marked
+            since = self.per_account_region - per_account_region
+            busiest = since.most_common(1)
+            stats["since_mark"] = {
+                "calls": dict(self.calls - calls),
+                "throttled": self.throttled - throttled,
+                "busiest_account_region_calls": busiest[0][1] if busiest else 0,
+            }
+        return stats
 
     def reset(self) -> None:
         self.calls.clear()
+        self.answers.clear()
         self.throttled = 0
         self.per_account_region.clear()
+        self.marked = None
         self.buckets.clear()
+
+    def mark(self) -> None:
+        self.marked = (Counter(self.calls), Counter(self.per_account_region), self.throttled)
+
+    def surface(self, api: SimApi) -> SimSurface:
+        surface = self.surfaces.get(api.api_id)
+        if surface is None:
+            surface = self.surfaces[api.api_id] = surface_of(api)
+        return surface
 
     # ------------------------------------------------------------------ dispatch
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
@@ -139,6 +198,9 @@ class SimulatedAws:
             return _json(self.stats())
         if target.startswith("/__reset"):
             self.reset()
+            return _json({})
+        if target.startswith("/__mark"):
+            self.mark()
             return _json({})
         authorization = headers.get("authorization", "")
         try:
@@ -169,7 +231,19 @@ class SimulatedAws:
             split = urlsplit(target)
             query = {k: v[0] for k, v in parse_qs(split.query).items()}
             path = [unquote(part) for part in split.path.strip("/").split("/")]
-            return self._apigateway(account, region, path, query)
+            v2 = path[0] == "v2"
+            if v2:
+                path = path[1:]
+            template = "/".join(part if i % 2 == 0 else "{}" for i, part in enumerate(path))
+            operations = V2_OPERATIONS if v2 else V1_OPERATIONS
+            operation = ("apigatewayv2:" if v2 else "apigateway:") + operations.get(
+                template, template
+            )
+            self.calls[operation] += 1
+            reply = self._apigateway(account, region, path, query, v2)
+            if reply.status != 200:
+                self.answers[f"{operation} {reply.status}"] += 1
+            return reply
         return _rest_error(400, "UnknownOperationException", f"unknown service {service}")
 
     @staticmethod
@@ -264,15 +338,8 @@ class SimulatedAws:
         return [a for a in self.org.apis.get((account, region), []) if a.protocol in protocols]
 
     def _apigateway(
-        self, account: str, region: str, path: list[str], query: dict[str, str]
+        self, account: str, region: str, path: list[str], query: dict[str, str], v2: bool
     ) -> Reply:
-        v2 = path[0] == "v2"
-        if v2:
-            path = path[1:]
-        operation = ("v2:" if v2 else "v1:") + "/".join(
-            part if i % 2 == 0 else "{}" for i, part in enumerate(path)
-        )
-        self.calls["apigateway " + operation] += 1
         if not v2:
             size = min(int(query.get("limit", 25)), APIGATEWAY_MAX_PAGE)
             token = query.get("position")
@@ -364,7 +431,188 @@ class SimulatedAws:
                     ],
                     None,
                 )
-        return _rest_error(404, "NotFoundException", f"{operation} is not simulated")
+        if len(path) >= 2 and path[0] in {"restapis", "apis"}:
+            return self._one_api(account, region, path, query, v2, size, token)
+        return _rest_error(404, "NotFoundException", f"{'/'.join(path)} is not simulated")
+
+    # ------------------------------------------------------------------ one API (onboarding)
+    def _one_api(
+        self,
+        account: str,
+        region: str,
+        path: list[str],
+        query: dict[str, str],
+        v2: bool,
+        size: int,
+        token: str | None,
+    ) -> Reply:
+        api = self.by_id[(account, region)].get(path[1])
+        # REST and HTTP/WebSocket ids share one format: each API family knows only its own.
+        if api is None or (api.protocol == "REST") == v2:
+            kind = "API" if v2 else "REST API"
+            return _rest_error(404, "NotFoundException", f"Invalid {kind} identifier specified")
+        surface = self.surface(api)
+        rest = path[2:]
+        if not rest:
+            return _json(self._v2_api(api, region) if v2 else self._rest_api(api))
+        if not v2 and rest == ["resources"]:
+            embed = "methods" in query.get("embed", "").split(",")
+            items, token = _page(list(surface.resources), token, size)
+            return self._v1_page([self._v1_resource(r, embed) for r in items], token)
+        if not v2 and len(rest) == 4 and rest[0] == "resources" and rest[2] == "methods":
+            resource = next((r for r in surface.resources if r.resource_id == rest[1]), None)
+            method = next(
+                (m for m in (resource.methods if resource else ()) if m.http_method == rest[3]),
+                None,
+            )
+            if method is None:
+                return _rest_error(404, "NotFoundException", "Invalid Method identifier specified")
+            return _json(self._v1_method(method))
+        if rest == ["authorizers"]:
+            items, token = _page(list(surface.authorizers), token, size)
+            if v2:
+                return self._v2_page([self._v2_authorizer(a) for a in items], token)
+            return self._v1_page([self._v1_authorizer(api, a) for a in items], token)
+        if v2 and len(rest) == 2 and rest[0] == "authorizers":
+            authorizer = next((a for a in surface.authorizers if a.authorizer_id == rest[1]), None)
+            if authorizer is None:
+                return _rest_error(404, "NotFoundException", "Invalid Authorizer identifier")
+            return _json(self._v2_authorizer(authorizer))
+        if v2 and rest == ["routes"]:
+            routes, token = _page(list(surface.routes), token, size)
+            return self._v2_page(
+                [
+                    {
+                        "routeId": route.route_id,
+                        "routeKey": route.route_key,
+                        "authorizationType": route.authorization,
+                        "apiKeyRequired": route.api_key_required,
+                        "target": "integrations/" + route.route_id,
+                        **({"authorizerId": route.authorizer_id} if route.authorizer_id else {}),
+                    }
+                    for route in routes
+                ],
+                token,
+            )
+        # GetExport: stages/{stage}/exports/{type}; ExportApi: exports/{specification}?stageName=
+        if not v2 and len(rest) == 4 and rest[0] == "stages" and rest[2] == "exports":
+            return self._exported(api, region, rest[1], rest[3], surface)
+        if v2 and len(rest) == 2 and rest[0] == "exports":
+            if query.get("outputType", "JSON") != "JSON":
+                return _rest_error(400, "BadRequestException", "Only JSON is simulated")
+            return self._exported(api, region, query.get("stageName", ""), rest[1], surface)
+        return _rest_error(404, "NotFoundException", f"{'/'.join(path)} is not simulated")
+
+    def _exported(
+        self, api: SimApi, region: str, stage: str, specification: str, surface: SimSurface
+    ) -> Reply:
+        if api.protocol == "WEBSOCKET":
+            return _rest_error(400, "BadRequestException", "WebSocket APIs cannot be exported")
+        if specification.lower() != "oas30":
+            return _rest_error(400, "BadRequestException", f"{specification} is not simulated")
+        if stage not in {s.name for s in api.stages}:
+            return _rest_error(404, "NotFoundException", "Invalid stage identifier specified")
+        return Reply(200, self._export(api, region, stage, surface))
+
+    @staticmethod
+    def _v1_method(method: SimMethod) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "httpMethod": method.http_method,
+            "authorizationType": method.authorization,
+            "apiKeyRequired": method.api_key_required,
+            "methodResponses": {"200": {"statusCode": "200"}},
+            "methodIntegration": {
+                "type": "AWS_PROXY",
+                "httpMethod": "POST",
+                "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/bench",
+                "passthroughBehavior": "WHEN_NO_MATCH",
+                "timeoutInMillis": 29000,
+            },
+        }
+        if method.authorizer_id:
+            answer["authorizerId"] = method.authorizer_id
+        return answer
+
+    @classmethod
+    def _v1_resource(cls, resource: SimResource, embed: bool) -> dict[str, Any]:
+        item: dict[str, Any] = {"id": resource.resource_id, "path": resource.path}
+        if resource.parent_id:
+            item["parentId"] = resource.parent_id
+            item["pathPart"] = resource.path_part
+        if resource.methods:
+            # Without embed=methods AWS names the methods only (as empty objects).
+            item["resourceMethods"] = {
+                m.http_method: cls._v1_method(m) if embed else {} for m in resource.methods
+            }
+        return item
+
+    @staticmethod
+    def _v1_authorizer(api: SimApi, authorizer: SimAuthorizer) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": authorizer.authorizer_id,
+            "name": authorizer.name,
+            "type": authorizer.type,
+            "identitySource": "method.request.header.Authorization",
+            "authorizerResultTtlInSeconds": 300,
+        }
+        if authorizer.type == "COGNITO_USER_POOLS":
+            item["providerARNs"] = [
+                f"arn:aws:cognito-idp:us-east-1:{api.api_id[:6]}:userpool/us-east-1_bench"
+            ]
+        else:
+            item["authType"] = "custom"
+            item["authorizerUri"] = (
+                "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/authorizer"
+            )
+        return item
+
+    @staticmethod
+    def _v2_authorizer(authorizer: SimAuthorizer) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "authorizerId": authorizer.authorizer_id,
+            "authorizerType": authorizer.type,
+            "name": authorizer.name,
+            "identitySource": ["$request.header.Authorization"],
+        }
+        if authorizer.type == "JWT":
+            item["jwtConfiguration"] = {
+                "audience": ["bench"],
+                "issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench",
+            }
+        else:
+            item["authorizerUri"] = (
+                "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/authorizer"
+            )
+            item["authorizerPayloadFormatVersion"] = "2.0"
+        return item
+
+    @staticmethod
+    def _export(api: SimApi, region: str, stage: str, surface: SimSurface) -> bytes:
+        """A small OpenAPI 3 document of the API's operations, as an export has them."""
+        paths: dict[str, dict[str, Any]] = {}
+        operations: list[tuple[str, str]] = [
+            (method.http_method, resource.path)
+            for resource in surface.resources
+            for method in resource.methods
+        ]
+        for route in surface.routes:
+            method, _, route_path = route.route_key.partition(" ")
+            operations.append(("ANY", "/{proxy+}") if not route_path else (method, route_path))
+        for method, operation_path in operations:
+            key = "x-amazon-apigateway-any-method" if method == "ANY" else method.lower()
+            paths.setdefault(operation_path, {})[key] = {
+                "responses": {"200": {"description": "200 response"}},
+                "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST"},
+            }
+        base = f"https://{api.api_id}.execute-api.{region}.amazonaws.com"
+        document = {
+            "openapi": "3.0.1",
+            "info": {"title": api.name, "version": _iso(api.created)},
+            "servers": [{"url": base if stage == "$default" else f"{base}/{stage}"}],
+            "paths": paths,
+            "components": {},
+        }
+        return json.dumps(document).encode()
 
     @staticmethod
     def _v1_page(items: list[Any], position: str | None) -> Reply:
@@ -578,6 +826,10 @@ class SimulatedEndpoint:
 
     def reset(self) -> None:
         self._get("/__reset")
+
+    def mark(self) -> None:
+        """From now on `stats()["since_mark"]` counts calls beside the totals."""
+        self._get("/__mark")
 
     def stop(self) -> None:
         self.process.terminate()

@@ -1,0 +1,668 @@
+"""Auto-onboard benchmark: a run over a large organization, then a run that finds nothing new.
+
+    python -m bench.auto_onboard                    # 200 accounts x 4 regions, 50 ms latency
+    python -m bench.auto_onboard --accounts 1000    # about 6 minutes
+    python -m bench.auto_onboard --repeat 3         # three fresh databases, medians printed
+
+The service is the real one: a SQLite database built by the migrations (in a temporary
+directory), `app.main.create_app` spoken to over HTTP with TestClient for the tenant's
+central_role connection, its schedule (explicit regions) and run-now, and the run executed as
+the scheduler does (`runs.claim_queued_run`, then `runs.execute`). AWS is the discovery
+benchmark's simulated endpoint (bench/discovery/simulated_aws.py, its own process, reached
+through AWS_ENDPOINT_URL), which also answers what onboarding reads of each API, under the
+same latency and the same 10/s burst 40 quota per account and region.
+
+Run 1 onboards every API; run 2 finds them all onboarded (skipped_existing). For each run:
+wall time (and how much of it discovery took), AWS calls by operation, calls/s, CPU, peak
+RSS, throttles, the run's counters and status, how long database connections were checked
+out of the pool (longest and total: a run must never hold one while AWS answers), and a
+floor to compare the wall time with. It exits 1 if a run did not do what the organization
+calls for (every API onboarded once with all its operations, then none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from app.core.config import LogFormat, Mode, Settings
+from app.core.db import Database
+from app.core.migrations import upgrade
+from app.integrations.aws.credentials import CredentialSpec, ProbeContext
+from app.integrations.aws.discovery import DiscoveryEngine, DiscoveryResult, RegionOutcome
+from app.main import create_app
+from app.models import Application, ApplicationDefinition
+from app.models.base import utcnow
+from app.schedules import runs
+from app.schedules.runs import RunServices
+from app.tenants import service as tenants
+from bench.auto_onboard.probes import Checkouts, PoolWatch, RssSampler
+from bench.discovery.organization import SimApi, SimOrganization, build_organization, surface_of
+from bench.discovery.simulated_aws import (
+    APIGATEWAY_MAX_PAGE,
+    LIST_ACCOUNTS_PAGE,
+    PLATFORM_ACCESS_KEY_ID,
+    PLATFORM_SECRET_ACCESS_KEY,
+    QUOTA_BURST,
+    QUOTA_RATE,
+    SimulatedEndpoint,
+)
+
+PLATFORM_PRINCIPAL = "arn:aws:iam::999999999999:user/bench"
+API = "/api/v1"
+WORKER = "bench"
+# The function that writes an application (and so takes a connection) for each API onboarded.
+STORE_TAKER = "app/applications/service.py:store"
+COUNTERS = (
+    "discovered",
+    "onboarded",
+    "instances_added",
+    "skipped_existing",
+    "skipped_out_of_scope",
+    "skipped_no_stage",
+)
+
+
+# ------------------------------------------------------------------------------ expectations
+@dataclass(frozen=True)
+class Expected:
+    """What the organization holds for the connection to find and onboard."""
+
+    apis: int
+    operations: int  # what the applications' definitions should count, all together
+    onboarding_calls: int  # the fewest AWS calls that onboarding them all takes
+    onboarding_chain: int  # the longest run of calls one API takes, one after the other
+    # Onboarding calls of the account-region with the most, and how many of those re-read
+    # what discovery had just read (GetRestApi, its 404 for a v2 API, GetApi, GetStages).
+    busiest_onboarding: int
+    busiest_rereads: int
+    rereads: int
+
+
+def _onboarding_calls(api: SimApi) -> tuple[int, int]:
+    """How many calls app/ makes to onboard the API, and how many of them re-read it."""
+    surface = surface_of(api)
+    if api.protocol == "REST":
+        pages = max(1, math.ceil(len(surface.resources) / APIGATEWAY_MAX_PAGE))
+        # GetRestApi, GetStages, GetAuthorizers, GetResources (pages), GetExport.
+        return 4 + pages, 2
+    referenced = {route.authorizer_id for route in surface.routes if route.authorizer_id}
+    # GetRestApi (404: v1 is asked first), GetApi, GetStages, GetRoutes, GetAuthorizer each,
+    # and ExportApi for HTTP (WebSocket has no export).
+    return 4 + len(referenced) + (1 if api.protocol == "HTTP" else 0), 3
+
+
+def expected_of(org: SimOrganization) -> Expected:
+    reachable = {account.account_id for account in org.reachable_accounts()}
+    per_key = {
+        key: [_onboarding_calls(api) for api in apis]
+        for key, apis in org.apis.items()
+        if key[0] in reachable
+    }
+    calls = [pair for pairs in per_key.values() for pair in pairs]
+    busiest = max(per_key.values(), key=lambda pairs: sum(c for c, _ in pairs), default=[])
+    return Expected(
+        apis=len(calls),
+        operations=sum(
+            surface_of(api).operations
+            for (account, _), apis in org.apis.items()
+            if account in reachable
+            for api in apis
+        ),
+        onboarding_calls=sum(c for c, _ in calls),
+        onboarding_chain=max((c for c, _ in calls), default=0),
+        busiest_onboarding=sum(c for c, _ in busiest),
+        busiest_rereads=sum(r for _, r in busiest),
+        rereads=sum(r for _, r in calls),
+    )
+
+
+# ------------------------------------------------------------------------------ the service
+class PhasedEngine(DiscoveryEngine):
+    """The service's discovery engine, telling the benchmark when a run's discovery ends."""
+
+    def __init__(self, *, on_discovered: Callable[[], None], max_in_flight: int) -> None:
+        super().__init__(max_in_flight=max_in_flight)
+        self.on_discovered = on_discovered
+
+    def discover(
+        self,
+        spec: CredentialSpec,
+        context: ProbeContext,
+        *,
+        regions: Iterable[str],
+        account_ids: Collection[str] | None = None,
+        on_outcome: Callable[[RegionOutcome], None] | None = None,
+    ) -> DiscoveryResult:
+        result = super().discover(
+            spec, context, regions=regions, account_ids=account_ids, on_outcome=on_outcome
+        )
+        self.on_discovered()
+        return result
+
+
+@dataclass
+class Phases:
+    """When the run's discovery ended, and its busiest account-region until then."""
+
+    endpoint: SimulatedEndpoint
+    discovered_at: float | None = None
+    discovery_busiest: int = 0
+
+    def reset(self) -> None:
+        self.discovered_at, self.discovery_busiest = None, 0
+
+    def discovered(self) -> None:
+        self.discovered_at = time.perf_counter()
+        self.discovery_busiest = self.endpoint.stats()["busiest_account_region_calls"]
+        self.endpoint.mark()  # onboarding's calls are counted apart from here on
+
+
+@dataclass
+class Service:
+    client: TestClient
+    database: Database
+    services: RunServices
+    engine: PhasedEngine
+    pool: PoolWatch
+    headers: dict[str, str]
+    connection_id: str
+
+
+@contextmanager
+def service(
+    org: SimOrganization, *, in_flight: int, on_discovered: Callable[[], None]
+) -> Iterator[Service]:
+    """The service on a fresh SQLite database, with a tenant, its connection and schedule."""
+    with tempfile.TemporaryDirectory(prefix="bench-auto-onboard-") as directory:
+        url = f"sqlite:///{Path(directory) / 'onboarder.db'}"
+        upgrade(url)
+        settings = Settings(
+            mode=Mode.EMBEDDED,
+            data_dir=Path(directory),
+            database_url=url,
+            encryption_keys=[SecretStr(Fernet.generate_key().decode())],
+            log_format=LogFormat.TEXT,
+            auto_migrate=False,
+            platform_principal_arn=PLATFORM_PRINCIPAL,
+            aws_max_concurrency=in_flight,
+            embedded_scheduler=False,
+        )
+        app = create_app(settings, configure_logs=False)
+        engine = PhasedEngine(on_discovered=on_discovered, max_in_flight=in_flight)
+        app.state.discovery = engine
+        database: Database = app.state.db
+        with database.session() as session:
+            _, issued = tenants.create_tenant(session=session, name="bench")
+        headers = {"Authorization": f"Bearer {issued.plaintext}"}
+        with TestClient(app) as client:
+            connection = _ok(
+                client.post(
+                    f"{API}/connections",
+                    json={
+                        "name": "organization",
+                        "credential_type": "central_role",
+                        "central_role_arn": org.central_role_arn,
+                    },
+                    headers=headers,
+                ),
+                201,
+            )
+            _ok(
+                client.put(
+                    f"{API}/connections/{connection['id']}/auto-onboard",
+                    json={
+                        "frequency": "daily",
+                        "hour": 3,
+                        "minute": 0,
+                        "timezone": "UTC",
+                        "regions": list(org.regions),
+                    },
+                    headers=headers,
+                ),
+                200,
+            )
+            yield Service(
+                client=client,
+                database=database,
+                services=RunServices(engine=engine, box=app.state.secret_box, settings=settings),
+                engine=engine,
+                pool=PoolWatch(database.engine, mark_taker=STORE_TAKER),
+                headers=headers,
+                connection_id=connection["id"],
+            )
+
+
+def _ok(response: Any, status: int) -> dict[str, Any]:
+    if response.status_code != status:
+        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+# ------------------------------------------------------------------------------ one run
+@dataclass
+class Figures:
+    wall: float
+    discovery_wall: float
+    cpu: float
+    peak_rss_mb: float
+    endpoint_cpu: float
+    calls: Counter[str]
+    discovery_calls: Counter[str]
+    answers: dict[str, int]
+    throttled: int
+    botocore_throttles: int
+    busiest: int
+    discovery_busiest: int
+    onboarding_busiest: int
+    run: dict[str, Any]
+    checkouts: Checkouts
+    stored: dict[str, int] = field(default_factory=dict)
+    store_ends: list[float] = field(default_factory=list)  # seconds after discovery ended
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def onboarding_calls(self) -> int:
+        return self.total_calls - sum(self.discovery_calls.values())
+
+
+def execute_run(stack: Service, endpoint: SimulatedEndpoint, phases: Phases) -> Figures:
+    """Queue a run over HTTP, claim it, and execute it as a scheduler process would."""
+    connection = f"{API}/connections/{stack.connection_id}/auto-onboard"
+    queued = _ok(stack.client.post(f"{connection}/runs", headers=stack.headers), 202)
+    run_id = runs.claim_queued_run(stack.database, worker=WORKER, now=utcnow())
+    if run_id is None or str(run_id) != queued["id"]:
+        raise RuntimeError(f"claimed {run_id}, queued {queued['id']}")
+    endpoint.reset()
+    stack.pool.reset()
+    phases.reset()
+    throttles_before = stack.engine.clients.throttles
+    endpoint_cpu = endpoint.stats()["cpu_seconds"]
+    with RssSampler() as rss:
+        cpu, started = time.process_time(), time.perf_counter()
+        runs.execute(stack.database, stack.services, run_id, worker=WORKER)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    checkouts = stack.pool.figures
+    stack.pool.reset()  # what follows (reading the run, counting the rows) is not the run's
+    stats = endpoint.stats()
+    since = stats.get("since_mark", {"calls": {}, "busiest_account_region_calls": 0})
+    calls: Counter[str] = Counter(stats["calls"])
+    discovery_end = phases.discovered_at or started + wall
+    return Figures(
+        wall=wall,
+        discovery_wall=discovery_end - started,
+        cpu=cpu,
+        peak_rss_mb=rss.peak_mb,
+        endpoint_cpu=stats["cpu_seconds"] - endpoint_cpu,
+        calls=calls,
+        discovery_calls=calls - Counter(since["calls"]),
+        answers=stats["answers"],
+        throttled=stats["throttled"],
+        botocore_throttles=stack.engine.clients.throttles - throttles_before,
+        busiest=stats["busiest_account_region_calls"],
+        discovery_busiest=phases.discovery_busiest,
+        onboarding_busiest=since["busiest_account_region_calls"],
+        run=_ok(stack.client.get(f"{connection}/runs/{run_id}", headers=stack.headers), 200),
+        checkouts=checkouts,
+        stored=_stored(stack.database),
+        store_ends=[end - discovery_end for end in checkouts.marked_ends],
+    )
+
+
+def _stored(database: Database) -> dict[str, int]:
+    with database.session() as session:
+        applications = session.scalar(select(func.count()).select_from(Application)) or 0
+        operations = session.scalar(select(func.sum(ApplicationDefinition.operations))) or 0
+        sources = dict(
+            session.execute(
+                select(ApplicationDefinition.source, func.count()).group_by(
+                    ApplicationDefinition.source
+                )
+            ).all()
+        )
+    return {"applications": applications, "operations": operations, **sources}
+
+
+def one_repetition(
+    org: SimOrganization, endpoint: SimulatedEndpoint, in_flight: int
+) -> list[Figures]:
+    """A fresh database: run 1, then run 2."""
+    phases = Phases(endpoint)
+    with service(org, in_flight=in_flight, on_discovered=phases.discovered) as stack:
+        return [execute_run(stack, endpoint, phases) for _ in range(2)]
+
+
+# ------------------------------------------------------------------------------ floors
+@dataclass(frozen=True)
+class Floor:
+    chain: float
+    throughput: float
+    quota: float
+
+    @property
+    def value(self) -> float:
+        return max(self.chain, self.throughput, self.quota)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.value:.2f} s = max(chain {self.chain:.2f}, calls x latency / in flight "
+            f"{self.throughput:.2f}, busiest account-region quota {self.quota:.2f})"
+        )
+
+
+def _quota(busiest: int) -> float:
+    return max(0.0, busiest - QUOTA_BURST) / QUOTA_RATE
+
+
+def floors(
+    figures: Figures, org: SimOrganization, expected: Expected, latency: float, in_flight: int
+) -> tuple[Floor, Floor, Floor]:
+    """The whole run's floor, and discovery's and onboarding's apart."""
+    pages = math.ceil(len(org.accounts) / LIST_ACCOUNTS_PAGE)
+    assumed = figures.calls["sts:AssumeRole"] > 0
+    # AssumeRole (central) -> ListAccounts pages -> AssumeRole (child) -> GetRestApis ->
+    # GetStages -> GetBasePathMappings; then one API's calls, one after the other.
+    discovery_chain = (pages + (2 if assumed else 0) + 3) * latency
+    onboarding_chain = expected.onboarding_chain * latency if figures.onboarding_calls else 0.0
+    discovery = Floor(
+        discovery_chain,
+        sum(figures.discovery_calls.values()) * latency / in_flight,
+        _quota(figures.discovery_busiest),
+    )
+    onboarding = Floor(
+        onboarding_chain,
+        figures.onboarding_calls * latency / in_flight,
+        _quota(figures.onboarding_busiest),
+    )
+    whole = Floor(
+        discovery_chain + onboarding_chain,
+        figures.total_calls * latency / in_flight,
+        _quota(figures.busiest),
+    )
+    return whole, discovery, onboarding
+
+
+# ------------------------------------------------------------------------------ report
+def _median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+def _share(values: list[float], share: float) -> float:
+    """The value below which `share` of `values` lie (0 for none)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+def _written(figures: Figures, share: float) -> float:
+    """When `share` of the run's applications had been written, after discovery ended."""
+    return _share(figures.store_ends, share)
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
+        print("  " + "  ".join(cells))
+
+
+def report(
+    repetitions: list[list[Figures]],
+    org: SimOrganization,
+    expected: Expected,
+    latency: float,
+    in_flight: int,
+) -> list[str]:
+    """Print the figures (medians over repetitions); return what did not match expectations."""
+    problems: list[str] = []
+    names = ("run 1 (onboards)", "run 2 (nothing new)")
+    per_run = [[rep[i] for rep in repetitions] for i in range(2)]
+    medians = "median of " + str(len(repetitions)) if len(repetitions) > 1 else "one repetition"
+    print(f"\nfigures ({medians}; CPU and RSS are this process, the endpoint has its own)")
+
+    def row(label: str, value: Callable[[Figures], float], fmt: str) -> tuple[str, ...]:
+        return (label, *(format(_median(value(f) for f in figures), fmt) for figures in per_run))
+
+    def floor_values(f: Figures) -> tuple[float, float, float, float]:
+        whole, discovery, onboarding = floors(f, org, expected, latency, in_flight)
+        # Onboarding starts when discovery has ended, so the sum of their floors is one too
+        # (a weaker one where both assume a full quota bucket in the same account-region).
+        design = max(whole.value, discovery.value + onboarding.value)
+        return whole.value, discovery.value, onboarding.value, design
+
+    def floor_row(label: str, index: int, ratio: bool) -> tuple[str, ...]:
+        cells = []
+        for figures in per_run:
+            values = [floor_values(f)[index] for f in figures]
+            if ratio:
+                values = [f.wall / v if v else 0.0 for f, v in zip(figures, values, strict=True)]
+            cells.append(format(_median(values), ".2f"))
+        return (label, *cells)
+
+    rows: list[tuple[str, ...]] = [
+        ("", *names),
+        row("wall time (s)", lambda f: f.wall, ".2f"),
+        row("  discovery (s)", lambda f: f.discovery_wall, ".2f"),
+        row("  onboarding and writes (s)", lambda f: f.wall - f.discovery_wall, ".2f"),
+        row("AWS calls", lambda f: f.total_calls, ".0f"),
+        row("  discovery", lambda f: sum(f.discovery_calls.values()), ".0f"),
+        row("  onboarding", lambda f: f.onboarding_calls, ".0f"),
+        row("calls per second", lambda f: f.total_calls / f.wall, ".0f"),
+        row("CPU (s)", lambda f: f.cpu, ".2f"),
+        row("CPU per call (ms)", lambda f: f.cpu / max(1, f.total_calls) * 1000, ".2f"),
+        row("endpoint CPU (s)", lambda f: f.endpoint_cpu, ".2f"),
+        row("peak RSS (MB)", lambda f: f.peak_rss_mb, ".0f"),
+        row("throttled (429)", lambda f: f.throttled, ".0f"),
+        row("  seen by botocore", lambda f: f.botocore_throttles, ".0f"),
+        row("busiest account-region calls", lambda f: f.busiest, ".0f"),
+        row("  in discovery", lambda f: f.discovery_busiest, ".0f"),
+        row("  in onboarding", lambda f: f.onboarding_busiest, ".0f"),
+        row("DB checkouts", lambda f: f.checkouts.count, ".0f"),
+        row("DB checkout median (ms)", lambda f: _median(f.checkouts.held or [0]) * 1000, ".1f"),
+        row("  99th percentile (ms)", lambda f: _share(f.checkouts.held, 0.99) * 1000, ".1f"),
+        row("  longest (ms)", lambda f: f.checkouts.longest * 1000, ".1f"),
+        row("DB checked out in total (s)", lambda f: f.checkouts.total, ".3f"),
+        row("  share of wall time (%)", lambda f: f.checkouts.total / f.wall * 100, ".1f"),
+        row("50% written (s after discovery)", lambda f: _written(f, 0.5), ".2f"),
+        row("90% written", lambda f: _written(f, 0.9), ".2f"),
+        row("100% written", lambda f: _written(f, 1.0), ".2f"),
+        floor_row("floor, whole run (s)", 0, ratio=False),
+        floor_row("  wall / floor", 0, ratio=True),
+        floor_row("floor, onboarding after discovery (s)", 3, ratio=False),
+        floor_row("  wall / floor", 3, ratio=True),
+    ]
+    _table(rows)
+
+    print("\nAWS calls by operation (median)")
+    operations = sorted({op for figures in per_run for f in figures for op in f.calls})
+    _table(
+        [
+            ("", *names),
+            *(
+                (op, *(format(_median(f.calls[op] for f in figures), ".0f") for figures in per_run))
+                for op in operations
+            ),
+        ]
+    )
+    answers = sorted({a for figures in per_run for f in figures for a in f.answers})
+    if answers:
+        print("\nanswers other than 200 (median)")
+        _table(
+            [
+                ("", *names),
+                *(
+                    (
+                        a,
+                        *(
+                            format(_median(f.answers.get(a, 0) for f in fs), ".0f")
+                            for fs in per_run
+                        ),
+                    )
+                    for a in answers
+                ),
+            ]
+        )
+
+    print("\nthe runs as the API reports them (last repetition)")
+    last = repetitions[-1]
+    _table(
+        [
+            ("", *names),
+            ("status", *(f.run["status"] for f in last)),
+            *((name, *(str(f.run[name]) for f in last)) for name in COUNTERS),
+            ("errors", *(str(len(f.run["errors"])) for f in last)),
+        ]
+    )
+    for index, f in enumerate(last):
+        whole, discovery, onboarding = floors(f, org, expected, latency, in_flight)
+        print(f"\n{names[index]}, last repetition")
+        print(f"  floor, whole run            {whole}")
+        print(f"  floor, discovery            {discovery}")
+        print(f"  floor, onboarding           {onboarding}")
+        print(
+            f"  longest DB checkout         {f.checkouts.longest * 1000:.1f} ms by "
+            f"{f.checkouts.longest_by}"
+        )
+        held = ", ".join(
+            f"{taker.split(':')[-1]} {seconds * 1000:.0f} ms"
+            for taker, seconds in sorted(f.checkouts.by_taker.items(), key=lambda i: -i[1])[:4]
+        )
+        print(f"  DB held by                  {held}")
+        print(f"  stored                      {json.dumps(f.stored, sort_keys=True)}")
+        errors = f.run["errors"]
+        if errors and all(_management_refusal(error, org) for error in errors):
+            print(
+                f"  errors                      {len(errors)}: the management account's child "
+                "role cannot be assumed (role_not_assumable), so the run is partial"
+            )
+        elif errors:
+            print(f"  first errors                {errors[:3]}")
+
+    for rep, (first, second) in enumerate(repetitions, start=1):
+        where = f"repetition {rep}"
+        for name, figures in zip(names, (first, second), strict=True):
+            unexpected = [e for e in figures.run["errors"] if not _management_refusal(e, org)]
+            if unexpected or figures.run["status"] not in {"succeeded", "partial"}:
+                problems.append(f"{where}, {name}: {figures.run['status']}, {unexpected[:3]}")
+        if first.run["onboarded"] != expected.apis or first.run["discovered"] != expected.apis:
+            problems.append(
+                f"{where}: run 1 discovered {first.run['discovered']} and onboarded "
+                f"{first.run['onboarded']} of {expected.apis} APIs"
+            )
+        if second.run["skipped_existing"] != expected.apis or second.run["onboarded"]:
+            problems.append(
+                f"{where}: run 2 skipped {second.run['skipped_existing']} as existing and "
+                f"onboarded {second.run['onboarded']}"
+            )
+        if first.stored.get("operations") != expected.operations:
+            problems.append(
+                f"{where}: definitions count {first.stored.get('operations')} operations, "
+                f"the organization has {expected.operations}"
+            )
+        if first.onboarding_calls < expected.onboarding_calls:
+            problems.append(
+                f"{where}: onboarding made {first.onboarding_calls} calls, fewer than the "
+                f"{expected.onboarding_calls} expected"
+            )
+    print(
+        f"\nexpected: {expected.apis} APIs, {expected.operations} operations, at least "
+        f"{expected.onboarding_calls} onboarding calls (longest chain {expected.onboarding_chain})"
+    )
+    leaner = expected.busiest_onboarding - expected.busiest_rereads
+    print(
+        f"of the onboarding calls, {expected.rereads} re-read what discovery had just read "
+        "(GetRestApi, its 404 for a v2 API, GetApi, GetStages); without them the busiest "
+        f"account-region's onboarding takes {leaner} calls instead of "
+        f"{expected.busiest_onboarding}: a quota floor of {_quota(leaner):.1f} s instead of "
+        f"{_quota(expected.busiest_onboarding):.1f} s"
+    )
+    return problems
+
+
+def _management_refusal(error: dict[str, Any], org: SimOrganization) -> bool:
+    """The management account's child role: no service-managed StackSet deploys there, so
+    the simulated organization (like most real ones) has none."""
+    return (
+        error.get("account_id") == org.management_account_id
+        and error.get("code") == "role_not_assumable"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--regions", type=int, default=4)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per AWS answer")
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=Settings.model_fields["aws_max_concurrency"].default,
+        help="ONBOARDER_AWS_MAX_CONCURRENCY",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="fresh databases; medians shown")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    org = build_organization(args.accounts, args.regions, seed=args.seed)
+    expected = expected_of(org)
+    print(
+        f"organization: {args.accounts} accounts x {args.regions} regions, {expected.apis} APIs "
+        f"({expected.operations} operations); latency {args.latency * 1000:.0f} ms; quota "
+        f"{QUOTA_RATE:.0f}/s burst {QUOTA_BURST:.0f} per account-region; {args.in_flight} "
+        f"requests in flight; {os.cpu_count()} CPUs; SQLite"
+    )
+    with SimulatedEndpoint(
+        latency=args.latency, accounts=args.accounts, regions=args.regions, seed=args.seed
+    ) as endpoint:
+        os.environ.update(
+            AWS_ENDPOINT_URL=endpoint.url,
+            AWS_ACCESS_KEY_ID=PLATFORM_ACCESS_KEY_ID,
+            AWS_SECRET_ACCESS_KEY=PLATFORM_SECRET_ACCESS_KEY,
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        for variable in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+            os.environ.pop(variable, None)
+        repetitions = []
+        for index in range(args.repeat):
+            done = one_repetition(org, endpoint, args.in_flight)
+            print(
+                f"repetition {index + 1}: run 1 {done[0].wall:.2f} s "
+                f"({done[0].run['status']}, {done[0].run['onboarded']} onboarded), "
+                f"run 2 {done[1].wall:.2f} s ({done[1].run['status']})",
+                flush=True,
+            )
+            repetitions.append(done)
+    problems = report(repetitions, org, expected, args.latency, args.in_flight)
+    if problems:
+        print("\nNOT AS EXPECTED:")
+        for problem in problems:
+            print(f"  {problem}")
+        raise SystemExit(1)
+    print("check: every API onboarded once, with its operations; run 2 onboarded nothing")
+
+
+if __name__ == "__main__":
+    main()
