@@ -45,6 +45,7 @@ from app.integrations.aws.errors import AwsError, AwsFailure
 from app.integrations.aws.sessions import AwsSession
 from app.models import Application, AutoOnboardRun, AutoOnboardSchedule, Connection, Tenant
 from app.models.base import utcnow
+from app.schedules.schemas import RUN_COUNTERS
 from app.schedules.service import (
     cadence_of,
     fail,
@@ -609,14 +610,7 @@ def _finish(
         run.status = status
         run.finished_at = now
         run.heartbeat_at = now
-        for what in (
-            "discovered",
-            "onboarded",
-            "instances_added",
-            "skipped_existing",
-            "skipped_out_of_scope",
-            "skipped_no_stage",
-        ):
+        for what in RUN_COUNTERS:
             setattr(run, what, tally.totals[what])
         run.errors = [*run.errors, *tally.errors]
         run.skipped = tally.skipped

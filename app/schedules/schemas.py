@@ -22,6 +22,15 @@ Frequency = Literal["daily", "weekly", "monthly"]
 DayOfWeek = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Scope = Literal["all", "published_after"]
 RunStatus = Literal["queued", "running", "succeeded", "partial", "failed"]
+# What a run counts, on the run and per account and region.
+RUN_COUNTERS = (
+    "discovered",
+    "onboarded",
+    "instances_added",
+    "skipped_existing",
+    "skipped_out_of_scope",
+    "skipped_no_stage",
+)
 T = TypeVar("T")
 
 assert DayOfWeek.__args__ == DAYS_OF_WEEK  # type: ignore[attr-defined]
@@ -186,8 +195,7 @@ class RunSummary(BaseModel):
     finished_at: datetime | None
 
 
-class ScheduleRead(BaseModel):
-    connection_id: uuid.UUID
+class _ScheduleFields(BaseModel):
     frequency: Frequency
     day_of_week: DayOfWeek | None
     day_of_month: int | None
@@ -199,6 +207,10 @@ class ScheduleRead(BaseModel):
     published_after: date | None
     next_run_at: datetime
     next_run_at_local: datetime
+
+
+class ScheduleRead(_ScheduleFields):
+    connection_id: uuid.UUID
     last_run: RunRead | None
     created_at: datetime
     updated_at: datetime
@@ -224,20 +236,9 @@ class ScheduleRead(BaseModel):
         )
 
 
-class ScheduleSummary(BaseModel):
+class ScheduleSummary(_ScheduleFields):
     """What `Connection.auto_onboard` shows of the connection's schedule."""
 
-    frequency: Frequency
-    day_of_week: DayOfWeek | None
-    day_of_month: int | None
-    hour: int
-    minute: int
-    timezone: str
-    regions: list[str]
-    scope: Scope
-    published_after: date | None
-    next_run_at: datetime
-    next_run_at_local: datetime
     last_run: RunSummary | None
 
     @classmethod

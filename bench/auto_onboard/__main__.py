@@ -51,6 +51,7 @@ from app.models import Application, ApplicationDefinition
 from app.models.base import utcnow
 from app.schedules import runs
 from app.schedules.runs import RunServices
+from app.schedules.schemas import RUN_COUNTERS
 from app.tenants import service as tenants
 from bench.auto_onboard.probes import Checkouts, PoolWatch, RssSampler
 from bench.discovery.organization import SimApi, SimOrganization, build_organization, surface_of
@@ -69,14 +70,7 @@ API = "/api/v1"
 WORKER = "bench"
 # The function that writes an application (and so takes a connection) for each API onboarded.
 STORE_TAKER = "app/applications/service.py:store"
-COUNTERS = (
-    "discovered",
-    "onboarded",
-    "instances_added",
-    "skipped_existing",
-    "skipped_out_of_scope",
-    "skipped_no_stage",
-)
+COUNTERS = RUN_COUNTERS
 
 
 # ------------------------------------------------------------------------------ expectations

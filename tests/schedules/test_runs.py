@@ -21,6 +21,7 @@ from app.integrations.aws.demo_organization import SeededApi, SeededOrganization
 from app.integrations.aws.discovery import DiscoveryEngine
 from app.models import Application
 from app.schedules.runs import RunServices
+from app.schedules.schemas import RUN_COUNTERS
 from tests.applications.conftest import account_client, applications, onboarded, storefront_prod
 from tests.conftest import TenantWithKey
 from tests.connections.aws_fixtures import StubPlan
@@ -48,15 +49,7 @@ def run_once(
 
 
 def counts(run: dict[str, Any]) -> dict[str, int]:
-    names = (
-        "discovered",
-        "onboarded",
-        "instances_added",
-        "skipped_existing",
-        "skipped_out_of_scope",
-        "skipped_no_stage",
-    )
-    return {name: run[name] for name in names}
+    return {name: run[name] for name in RUN_COUNTERS}
 
 
 def test_a_central_role_run_with_a_denied_account_is_partial_and_onboards_the_others(
