@@ -82,24 +82,20 @@ class Expected:
     operations: int  # what the applications' definitions should count, all together
     onboarding_calls: int  # the fewest AWS calls that onboarding them all takes
     onboarding_chain: int  # the longest run of calls one API takes, one after the other
-    # Onboarding calls of the account-region with the most, and how many of those re-read
-    # what discovery had just read (GetRestApi, its 404 for a v2 API, GetApi, GetStages).
-    busiest_onboarding: int
-    busiest_rereads: int
-    rereads: int
+    busiest_onboarding: int  # onboarding calls of the account-region with the most
 
 
-def _onboarding_calls(api: SimApi) -> tuple[int, int]:
-    """How many calls app/ makes to onboard the API, and how many of them re-read it."""
+def _onboarding_calls(api: SimApi) -> int:
+    """How many calls app/ makes to onboard the API it has just listed (it does not ask for
+    the API or its stages again)."""
     surface = surface_of(api)
     if api.protocol == "REST":
         pages = max(1, math.ceil(len(surface.resources) / APIGATEWAY_MAX_PAGE))
-        # GetRestApi, GetStages, GetAuthorizers, GetResources (pages), GetExport.
-        return 4 + pages, 2
+        # GetAuthorizers, GetResources (pages), GetExport.
+        return 2 + pages
     referenced = {route.authorizer_id for route in surface.routes if route.authorizer_id}
-    # GetRestApi (404: v1 is asked first), GetApi, GetStages, GetRoutes, GetAuthorizer each,
-    # and ExportApi for HTTP (WebSocket has no export).
-    return 4 + len(referenced) + (1 if api.protocol == "HTTP" else 0), 3
+    # GetRoutes, GetAuthorizer each, and ExportApi for HTTP (WebSocket has no export).
+    return 1 + len(referenced) + (1 if api.protocol == "HTTP" else 0)
 
 
 def expected_of(org: SimOrganization) -> Expected:
@@ -109,8 +105,7 @@ def expected_of(org: SimOrganization) -> Expected:
         for key, apis in org.apis.items()
         if key[0] in reachable
     }
-    calls = [pair for pairs in per_key.values() for pair in pairs]
-    busiest = max(per_key.values(), key=lambda pairs: sum(c for c, _ in pairs), default=[])
+    calls = [count for counts in per_key.values() for count in counts]
     return Expected(
         apis=len(calls),
         operations=sum(
@@ -119,11 +114,9 @@ def expected_of(org: SimOrganization) -> Expected:
             if account in reachable
             for api in apis
         ),
-        onboarding_calls=sum(c for c, _ in calls),
-        onboarding_chain=max((c for c, _ in calls), default=0),
-        busiest_onboarding=sum(c for c, _ in busiest),
-        busiest_rereads=sum(r for _, r in busiest),
-        rereads=sum(r for _, r in calls),
+        onboarding_calls=sum(calls),
+        onboarding_chain=max(calls, default=0),
+        busiest_onboarding=max((sum(counts) for counts in per_key.values()), default=0),
     )
 
 
@@ -584,14 +577,6 @@ def report(
     print(
         f"\nexpected: {expected.apis} APIs, {expected.operations} operations, at least "
         f"{expected.onboarding_calls} onboarding calls (longest chain {expected.onboarding_chain})"
-    )
-    leaner = expected.busiest_onboarding - expected.busiest_rereads
-    print(
-        f"of the onboarding calls, {expected.rereads} re-read what discovery had just read "
-        "(GetRestApi, its 404 for a v2 API, GetApi, GetStages); without them the busiest "
-        f"account-region's onboarding takes {leaner} calls instead of "
-        f"{expected.busiest_onboarding}: a quota floor of {_quota(leaner):.1f} s instead of "
-        f"{_quota(expected.busiest_onboarding):.1f} s"
     )
     return problems
 
