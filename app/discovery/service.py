@@ -60,12 +60,15 @@ def upstream(exc: AwsError) -> UpstreamError:
 
 
 def validate_region(target: DiscoveryTarget, region: str) -> str:
-    known = apigateway_regions(target.spec.partition)
-    if region not in known:
+    return check_region(target.spec.partition, region)
+
+
+def check_region(partition: str, region: str, *, field: str = "region") -> str:
+    """The region, or a 422 naming `field` when API Gateway has no such region there."""
+    if region not in apigateway_regions(partition):
         raise ValidationFailedError(
-            "region",
-            f"{region!r} is not a region where API Gateway exists in partition "
-            f"{target.spec.partition}",
+            field,
+            f"{region!r} is not a region where API Gateway exists in partition {partition}",
             hint="GET /connections/{id}/regions lists the regions to choose from.",
         )
     return region

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from app.core.pagination import paginate
 from app.core.repository import TenantRepository
-from app.integrations.aws.discovery import apigateway_regions
+from app.discovery.service import check_region
 from app.integrations.aws.sessions import partition_of_arn
 from app.models import AutoOnboardRun, AutoOnboardSchedule, Connection
 from app.models.auto_onboard import ACTIVE_RUN_STATES
@@ -82,15 +82,10 @@ def _validated_regions(connection: Connection, regions: list[str] | None) -> lis
             )
         return []
     partition = partition_of(connection)
-    known = apigateway_regions(partition)
-    for index, region in enumerate(regions):
-        if region not in known:
-            raise ValidationFailedError(
-                f"regions[{index}]",
-                f"{region!r} is not a region where API Gateway exists in partition {partition}",
-                hint="GET /connections/{id}/regions lists the regions to choose from.",
-            )
-    return regions
+    return [
+        check_region(partition, region, field=f"regions[{index}]")
+        for index, region in enumerate(regions)
+    ]
 
 
 def save(

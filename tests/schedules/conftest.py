@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from app.core.db import Database
-from app.integrations.aws.discovery import DiscoveryEngine
 from app.models import AutoOnboardRun
 from app.models.base import utcnow
 from app.schedules import runs
@@ -123,11 +122,3 @@ def finish_all(database: Database) -> None:
             .where(AutoOnboardRun.status.in_(("queued", "running")))
             .values(status="succeeded")
         )
-
-
-@pytest.fixture
-def single_engine(app: FastAPI) -> DiscoveryEngine:
-    """One AWS request in flight, so that a Stubber answers accounts in ListAccounts order."""
-    engine = DiscoveryEngine(max_in_flight=1)
-    app.state.discovery = engine
-    return engine

@@ -52,28 +52,45 @@ def counts(run: dict[str, Any]) -> dict[str, int]:
     return {name: run[name] for name in RUN_COUNTERS}
 
 
+def run_with_child_role_denied(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    central: str,
+    database: Database,
+    run_services: RunServices,
+    stub_service: dict[str, StubPlan],
+    denied: str,
+) -> dict[str, Any]:
+    """A central-role run over the organization where `denied` refuses the child role.
+
+    moto never refuses AssumeRole: the central role's STS answers come from a Stubber, in
+    ListAccounts order, so the run makes one AWS request at a time."""
+    stub_service[f"sts@{org.central_role_arn}"] = _children_answered_by_moto_except(
+        org, tenant.tenant.external_id, denied
+    )
+    saved_schedule(client, tenant, central, **{**DAILY_US, "regions": list(org.regions)})
+    services = RunServices(
+        engine=DiscoveryEngine(max_in_flight=1),
+        box=run_services.box,
+        settings=run_services.settings,
+    )
+    return run_once(client, tenant, central, database, services)
+
+
 def test_a_central_role_run_with_a_denied_account_is_partial_and_onboards_the_others(
     client: TestClient,
     tenant: TenantWithKey,
     org: SeededOrganization,
     central: str,
     database: Database,
-    single_engine: DiscoveryEngine,
     run_services: RunServices,
     stub_service: dict[str, StubPlan],
 ) -> None:
-    # moto never refuses AssumeRole: the central role's STS answers come from a Stubber, in
-    # ListAccounts order (one request in flight), with AccessDenied for shop-staging.
     denied = org.account_id_named("shop-staging")
-    stub_service[f"sts@{org.central_role_arn}"] = _children_answered_by_moto_except(
-        org, tenant.tenant.external_id, denied
+    run = run_with_child_role_denied(
+        client, tenant, org, central, database, run_services, stub_service, denied
     )
-    saved_schedule(client, tenant, central, **{**DAILY_US, "regions": list(org.regions)})
-    services = RunServices(
-        engine=single_engine, box=run_services.box, settings=run_services.settings
-    )
-
-    run = run_once(client, tenant, central, database, services)
 
     reached = [api for api in org.apis if api.account_id != denied]
     assert run["status"] == "partial"
@@ -114,22 +131,14 @@ def test_the_management_account_without_a_child_role_does_not_make_a_run_partial
     org: SeededOrganization,
     central: str,
     database: Database,
-    single_engine: DiscoveryEngine,
     run_services: RunServices,
     stub_service: dict[str, StubPlan],
 ) -> None:
-    # Service-managed StackSets never put the child role in the management account: AWS
-    # refuses it there (a Stubber, as moto never refuses AssumeRole), the members answer.
+    # Service-managed StackSets never put the child role in the management account.
     management = org.management_account_id
-    stub_service[f"sts@{org.central_role_arn}"] = _children_answered_by_moto_except(
-        org, tenant.tenant.external_id, management
+    run = run_with_child_role_denied(
+        client, tenant, org, central, database, run_services, stub_service, management
     )
-    saved_schedule(client, tenant, central, **{**DAILY_US, "regions": list(org.regions)})
-    services = RunServices(
-        engine=single_engine, box=run_services.box, settings=run_services.settings
-    )
-
-    run = run_once(client, tenant, central, database, services)
 
     assert run["status"] == "succeeded"
     assert run["errors"] == []
