@@ -21,7 +21,7 @@ def _database(settings: Settings) -> Database:
         from app.core.migrations import upgrade
 
         upgrade(settings.database_url)
-    return Database(settings.database_url)
+    return Database.for_settings(settings)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -131,7 +131,7 @@ def run_demo(*, host: str, port: int) -> int:
         for chatty in ("werkzeug", "alembic"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
         upgrade(settings.database_url)
-        database = Database(settings.database_url)
+        database = Database.for_settings(settings)
         with database.session() as session:
             tenant, issued = service.create_tenant(session=session, name=DEMO_TENANT)
             external_id = tenant.external_id

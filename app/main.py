@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 
 from app.applications.router import router as applications_router
@@ -46,10 +47,13 @@ def create_app(
         configure_logging(log_format=settings.log_format, level=settings.log_level)
     # Fails here, before anything listens, when production mode has no encryption keys.
     secret_box = build_secret_box(settings)
-    database = Database(settings.database_url)
+    database = Database.for_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The worker threads of sync endpoints and dependencies, sized with the pool
+        # (Settings.pool_size has a connection for each).
+        to_thread.current_default_thread_limiter().total_tokens = settings.http_threads
         if settings.auto_migrate:
             upgrade(settings.database_url)
         try:

@@ -178,7 +178,7 @@ def embedded(app: FastAPI) -> Iterator[Scheduler]:
 
 def run(settings: Settings, box: SecretBox) -> int:
     """`onboarder scheduler`: poll until SIGINT or SIGTERM, then stop cleanly."""
-    database = Database(settings.database_url)
+    database = Database.for_settings(settings)
     scheduler = build(settings, database, box)
     stop = threading.Event()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import COLLECTED_OTHER_TESTS, ISSUED_API_KEYS, LOG_CAPTURE
+from tests.core.test_concurrency import LEAKY_REQUEST_ID
 
 
 @pytest.mark.audit
@@ -24,3 +25,19 @@ def test_no_api_key_appears_in_any_log_line() -> None:
         leaks = [index for index, line in enumerate(LOG_CAPTURE.lines) if secret_part in line]
         # Report where, never the line itself: it holds the key.
         assert not leaks, f"an API key leaked into {len(leaks)} log line(s), e.g. #{leaks[0]}"
+
+
+@pytest.mark.audit
+def test_no_request_kept_a_database_transaction_past_the_function_that_began_it() -> None:
+    """Every route ends its transaction in the worker thread that began it, so that no pooled
+    connection is held while a request waits for a thread (see app.core.db). The one
+    request that leaks on purpose is the test of that guard."""
+    if len(COLLECTED_OTHER_TESTS) < 5:
+        pytest.skip("the audit needs the rest of the suite in the same run")
+    leaks = [
+        getattr(record, "request_id", None)
+        for record in LOG_CAPTURE.records
+        if record.getMessage() == "a database transaction outlived the function that began it"
+        and getattr(record, "request_id", None) != LEAKY_REQUEST_ID
+    ]
+    assert not leaks, f"requests {leaks} kept a transaction open past their function"

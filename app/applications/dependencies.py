@@ -8,11 +8,12 @@ from fastapi import Depends, Request
 from app.applications import service
 from app.applications.service import Services
 from app.connections.dependencies import ProbeContextDep, SecretBoxDep
-from app.core.db import SessionDep
+from app.core.db import SessionDep, ends_transaction
 from app.models import Application
 from app.tenants.dependencies import CurrentTenant
 
 
+@ends_transaction
 def valid_application(
     application_id: uuid.UUID, tenant: CurrentTenant, session: SessionDep
 ) -> Application:
@@ -20,7 +21,9 @@ def valid_application(
     return service.get(session=session, tenant=tenant, application_id=application_id)
 
 
-def onboarding_services(request: Request, box: SecretBoxDep, context: ProbeContextDep) -> Services:
+async def onboarding_services(
+    request: Request, box: SecretBoxDep, context: ProbeContextDep
+) -> Services:
     return Services(
         engine=request.app.state.discovery,
         box=box,

@@ -17,12 +17,12 @@ from app.applications.schemas import (
     OperationList,
     OperationRead,
 )
-from app.core.db import SessionDep
+from app.core.db import DatabaseRoute, SessionDep
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.models import Application
 from app.tenants.dependencies import CurrentTenant
 
-router = APIRouter(prefix="/applications", tags=["applications"])
+router = APIRouter(prefix="/applications", tags=["applications"], route_class=DatabaseRoute)
 
 
 def to_read(application: Application) -> ApplicationRead:

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.connections import service
-from app.core.db import SessionDep
+from app.core.db import SessionDep, ends_transaction
 from app.core.security import SecretBox
 from app.integrations.aws.credentials import ProbeContext
 from app.integrations.aws.sessions import AwsSession
@@ -14,6 +14,7 @@ from app.models import Connection
 from app.tenants.dependencies import CurrentTenant
 
 
+@ends_transaction
 def valid_connection(
     connection_id: uuid.UUID, tenant: CurrentTenant, session: SessionDep
 ) -> Connection:
@@ -21,12 +22,12 @@ def valid_connection(
     return service.get(session=session, tenant=tenant, connection_id=connection_id)
 
 
-def secret_box(request: Request) -> SecretBox:
+async def secret_box(request: Request) -> SecretBox:
     box: SecretBox = request.app.state.secret_box
     return box
 
 
-def probe_context(request: Request, tenant: CurrentTenant) -> ProbeContext:
+async def probe_context(request: Request, tenant: CurrentTenant) -> ProbeContext:
     return ProbeContext(
         platform=AwsSession.platform,
         tenant_external_id=tenant.external_id,

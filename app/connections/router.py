@@ -15,7 +15,7 @@ from app.connections.schemas import (
     ConnectionTestRequest,
     ConnectionUpdate,
 )
-from app.core.db import SessionDep
+from app.core.db import DatabaseRoute, SessionDep
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.integrations.aws.credentials import ProbeResult
 from app.models import Connection
@@ -23,7 +23,7 @@ from app.schedules import service as schedules_service
 from app.schedules.schemas import ScheduleSummary
 from app.tenants.dependencies import CurrentTenant
 
-router = APIRouter(prefix="/connections", tags=["connections"])
+router = APIRouter(prefix="/connections", tags=["connections"], route_class=DatabaseRoute)
 
 
 def to_read(connection: Connection, session: Session) -> ConnectionRead:

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     scheduler_poll_seconds: float = Field(default=10.0, gt=0, le=60)
     # Runs one scheduler process executes at once.
     scheduler_max_runs: int = Field(default=2, ge=1, le=64)
+    # Worker threads for the HTTP API's sync endpoints and dependencies, and the database
+    # connections each process may open: a connection for every worker thread, plus the
+    # embedded scheduler's and a few to spare, unless db_pool_size says otherwise.
+    http_threads: int = Field(default=40, ge=1, le=1024)
+    db_pool_size: int | None = Field(default=None, ge=1, le=1024)
+    # How long a request waits for a database connection before it is a 503 database_busy.
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # A running run says it is alive this often; one silent for run_timeout_seconds is failed.
     run_heartbeat_seconds: float = Field(default=30.0, gt=0)
     run_timeout_seconds: float = Field(default=300.0, gt=0)
@@ -98,5 +105,11 @@ class Settings(BaseSettings):
 
 
 @lru_cache
+    @property
+    def pool_size(self) -> int:
+        """Database connections per process: every worker thread holds at most one at a time,
+        each scheduler run one, and the scheduler's poll, heartbeat and /readyz one each."""
+        return self.db_pool_size or self.http_threads + self.scheduler_max_runs + 3
+
 def get_settings() -> Settings:
     return Settings()

@@ -5,6 +5,10 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass
@@ -13,6 +17,9 @@ class RequestContext:
     # variables, but the same object, so what it records here reaches the access log line.
     request_id: str
     tenant_id: uuid.UUID | None = None
+    # The request's database session, for the functions that end its transaction in their
+    # own worker thread (app.core.db.ends_transaction).
+    db_session: Session | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("onboarder_request", default=None)

@@ -1,16 +1,49 @@
-"""Engine, sessions and the request-scoped session dependency."""
+"""Engine, sessions, and how a request uses the database without stalling under load.
+
+A request's session never holds a pooled connection while it waits for a worker thread.
+FastAPI runs every sync dependency and endpoint in its own trip to the threadpool; if a
+connection stayed checked out between those trips, requests holding connections would queue
+for threads while the threads queue for connections (the classic stall: 40 threads, 30
+connections, 30-second pool timeouts). So:
+
+- the session is made on the event loop (`get_db_session` is async; a Session does no I/O
+  until it is used), which costs no thread;
+- every sync function FastAPI runs with the request's session ends its transaction before
+  its thread is given back (`ends_transaction`; `DatabaseRoute` applies it to every sync
+  endpoint, and the database-reading dependencies carry it): a connection is checked out and
+  returned within one thread, so whoever waits for a connection waits on a thread that runs;
+- the pool has a connection for every worker thread and some to spare (`Settings.db_pool_size`),
+  and a checkout that still waits longer than `db_pool_timeout_seconds` is a 503
+  `database_busy` with `Retry-After`, never a 30-second wait and a 500.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from app.core.config import Settings
+from app.core.context import get_request_context
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_POOL_SIZE = 10
+DEFAULT_POOL_TIMEOUT_SECONDS = 5.0
 
 
 def normalize_database_url(url: str) -> str:
@@ -30,23 +63,55 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(
+    url: str,
+    *,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT_SECONDS,
+) -> Engine:
+    """An engine whose pool has exactly `pool_size` connections (no overflow: the size is the
+    promise made to the worker threads) and gives up waiting for one after `pool_timeout`."""
     url = normalize_database_url(url)
     parsed = make_url(url)
+    pooling: dict[str, Any] = {
+        "pool_size": pool_size,
+        "max_overflow": 0,
+        "pool_timeout": pool_timeout,
+    }
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        in_memory = not database or database == ":memory:" or database.startswith("file:")
+        if not in_memory:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            # An in-memory database lives in one connection; SQLAlchemy picks its pool.
+            **({} if in_memory else pooling),
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, **pooling)
 
 
 class Database:
-    def __init__(self, url: str) -> None:
-        self.engine = create_db_engine(url)
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_timeout: float = DEFAULT_POOL_TIMEOUT_SECONDS,
+    ) -> None:
+        self.engine = create_db_engine(url, pool_size=pool_size, pool_timeout=pool_timeout)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Database:
+        return cls(
+            settings.database_url,
+            pool_size=settings.pool_size,
+            pool_timeout=settings.db_pool_timeout_seconds,
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -58,17 +123,70 @@ class Database:
         self.engine.dispose()
 
 
-def get_db_session(request: Request) -> Iterator[Session]:
-    # Commits when the endpoint has returned and before the response goes out (scope
-    # "function" below), so a failed commit is a 500, never a 201 for a row that is not there.
-    database: Database = request.app.state.db
-    with database.sessionmaker() as session:
+def _request_session() -> Session | None:
+    context = get_request_context()
+    return context.db_session if context is not None else None
+
+
+def ends_transaction(function: Callable[P, R]) -> Callable[P, R]:
+    """Run a sync dependency or endpoint so that the request's transaction ends with it:
+    committed when it returns, rolled back when it raises, its connection back in the pool
+    before the worker thread is. What it wrote is then committed before the response goes out,
+    so a failed commit is an error answer, never a 201 for a row that is not there."""
+
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        session = _request_session()
         try:
-            yield session
-            session.commit()
+            result = function(*args, **kwargs)
+            if session is not None and session.in_transaction():
+                session.commit()
         except BaseException:
-            session.rollback()
+            if session is not None and session.in_transaction():
+                session.rollback()
             raise
+        return result
+
+    run.ends_transaction = True  # type: ignore[attr-defined]
+    return run
 
 
-SessionDep = Annotated[Session, Depends(get_db_session, scope="function")]
+class DatabaseRoute(APIRoute):
+    """A route whose sync endpoint ends the request's transaction in its own thread."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not (
+            inspect.iscoroutinefunction(endpoint)
+            or inspect.isgeneratorfunction(endpoint)
+            or inspect.isasyncgenfunction(endpoint)
+            or getattr(endpoint, "ends_transaction", False)
+        ):
+            endpoint = ends_transaction(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+async def get_db_session(request: Request) -> AsyncIterator[Session]:
+    database: Database = request.app.state.db
+    session = database.sessionmaker()
+    context = get_request_context()
+    if context is not None:
+        context.db_session = session
+    try:
+        yield session
+    finally:
+        if context is not None:
+            context.db_session = None
+        if session.in_transaction():
+            # Something used the session outside a function that ends its transaction: a bug,
+            # and the connection was held between threads. Give it back without blocking the
+            # event loop; what it wrote is not committed.
+            logger.error(
+                "a database transaction outlived the function that began it",
+                extra={"request_id": context.request_id if context else None},
+            )
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db_session)]

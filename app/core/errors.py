@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.context import current_request_id
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -226,7 +230,27 @@ async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse
     )
 
 
+# How long a client is asked to wait before trying again when the database is saturated.
+RETRY_AFTER_SECONDS = 1
+
+
+async def _database_busy_handler(_request: Request, exc: Exception) -> JSONResponse:
+    # Every database connection stayed in use for the whole pool timeout: the service is
+    # saturated. A quick 503 the client can retry beats a 30-second wait and a 500.
+    logger.warning("database busy: %s", type(exc).__name__)
+    return problem_response(
+        status=503,
+        code="database_busy",
+        title="Service Unavailable",
+        detail="Every database connection is in use; the request was not carried out.",
+        hint=f"Retry after {RETRY_AFTER_SECONDS} s. If it persists, the service needs more "
+        "database connections (ONBOARDER_DB_POOL_SIZE) or fewer concurrent requests.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def register_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_busy_handler)
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)

@@ -5,27 +5,24 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.connections.dependencies import ProbeContextDep, SecretBoxDep, ValidConnection
-from app.core.db import SessionDep
 from app.discovery.service import DiscoveryCache, DiscoveryTarget, target_of
 from app.integrations.aws.discovery import DiscoveryEngine
 
 
-def discovery_target(
-    connection: ValidConnection, session: SessionDep, box: SecretBoxDep, context: ProbeContextDep
+async def discovery_target(
+    connection: ValidConnection, box: SecretBoxDep, context: ProbeContextDep
 ) -> DiscoveryTarget:
-    target = target_of(connection, box, context)
-    # Discovery can talk to AWS for seconds: end the read transaction first, so that no
-    # database connection or lock is held while it does.
-    session.commit()
-    return target
+    # Discovery can talk to AWS for seconds; no transaction is open by now (the connection
+    # was read in a function that ended its own), so none is held while it does.
+    return target_of(connection, box, context)
 
 
-def engine(request: Request) -> DiscoveryEngine:
+async def engine(request: Request) -> DiscoveryEngine:
     found: DiscoveryEngine = request.app.state.discovery
     return found
 
 
-def cache(request: Request) -> DiscoveryCache:
+async def cache(request: Request) -> DiscoveryCache:
     found: DiscoveryCache = request.app.state.discovery_cache
     return found
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from app.applications import service as applications
 from app.connections.schemas import AccountRead, AwsFailureRead
-from app.core.db import SessionDep
+from app.core.db import DatabaseRoute, SessionDep
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, paginate_list
 from app.discovery import service
 from app.discovery.dependencies import DiscoveryCacheDep, DiscoveryEngineDep, DiscoveryTargetDep
@@ -24,7 +24,9 @@ from app.discovery.schemas import (
 )
 from app.integrations.aws.apigateway import DiscoveredApi
 
-router = APIRouter(prefix="/connections/{connection_id}", tags=["discovery"])
+router = APIRouter(
+    prefix="/connections/{connection_id}", tags=["discovery"], route_class=DatabaseRoute
+)
 
 RegionQuery = Annotated[str, Query(description="AWS region, e.g. us-east-1")]
 AccountIdQuery = Annotated[

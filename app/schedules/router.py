@@ -6,13 +6,17 @@ from datetime import timedelta
 from fastapi import APIRouter, BackgroundTasks, Request, status
 
 from app.connections.dependencies import ValidConnection
-from app.core.db import SessionDep
+from app.core.db import DatabaseRoute, SessionDep
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.schedules import service
 from app.schedules.dependencies import ValidSchedule
 from app.schedules.schemas import RunRead, ScheduleRead, ScheduleWrite
 
-router = APIRouter(prefix="/connections/{connection_id}/auto-onboard", tags=["auto-onboard"])
+router = APIRouter(
+    prefix="/connections/{connection_id}/auto-onboard",
+    tags=["auto-onboard"],
+    route_class=DatabaseRoute,
+)
 
 
 @router.put("", response_model=ScheduleRead)

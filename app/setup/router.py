@@ -4,11 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from app.core.db import DatabaseRoute
 from app.setup import service
 from app.setup.schemas import AccountId, AwsSetup
 from app.tenants.dependencies import CurrentTenant
 
-router = APIRouter(tags=["setup"])
+router = APIRouter(tags=["setup"], route_class=DatabaseRoute)
 
 
 @router.get("/aws/setup", response_model=AwsSetup)

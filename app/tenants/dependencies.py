@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.core.context import get_request_context
-from app.core.db import SessionDep
+from app.core.db import SessionDep, ends_transaction
 from app.models import Tenant
 from app.tenants import service
 
@@ -21,6 +21,7 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip() or None
 
 
+@ends_transaction
 def current_tenant(request: Request, session: SessionDep) -> Tenant:
     settings = request.app.state.settings
     tenant = service.authenticate(

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.core.db import SessionDep
+from app.core.db import DatabaseRoute, SessionDep
 from app.tenants import service
 from app.tenants.dependencies import CurrentTenant
 from app.tenants.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead, TenantRead
 
-router = APIRouter(tags=["tenant"])
+router = APIRouter(tags=["tenant"], route_class=DatabaseRoute)
 
 
 @router.get("/tenant", response_model=TenantRead)
