@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
@@ -26,7 +27,12 @@ router = APIRouter(prefix="/applications", tags=["applications"], route_class=Da
 
 
 def to_read(application: Application) -> ApplicationRead:
-    definition = application.definition
+    return _read(application, application.instances, application.definition)
+
+
+def _read(application: Application, instances: Iterable[Any], definition: Any) -> ApplicationRead:
+    """`instances` and `definition` are the ORM relationships, or a list's plain rows with the
+    same column names."""
     return ApplicationRead(
         id=application.id,
         name=application.name,
@@ -39,8 +45,7 @@ def to_read(application: Application) -> ApplicationRead:
             endpoint_type=application.endpoint_type,
         ),
         instances=[
-            InstanceRead(url=i.url, stage=i.stage, created_at=i.created_at)
-            for i in application.instances
+            InstanceRead(url=i.url, stage=i.stage, created_at=i.created_at) for i in instances
         ],
         onboarded_via=application.onboarded_via,
         definition=DefinitionRead(
@@ -93,10 +98,16 @@ def list_applications(
         "protocol": protocol,
         "onboarded_via": onboarded_via,
     }
-    rows, next_cursor = service.list_page(
+    listing = service.list_page(
         session=session, tenant=tenant, filters=filters, limit=limit, cursor=cursor
     )
-    return Page[ApplicationRead](items=[to_read(row) for row in rows], next_cursor=next_cursor)
+    return Page[ApplicationRead](
+        items=[
+            _read(row, listing.instances[row.id], listing.definitions[row.id])
+            for row in listing.applications
+        ],
+        next_cursor=listing.next_cursor,
+    )
 
 
 @router.get("/{application_id}", response_model=ApplicationRead)

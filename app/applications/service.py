@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Row, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, raiseload
 
 from app.applications.schemas import ApplicationCreate, InstanceSelection
 from app.connections import service as connections
@@ -469,6 +469,31 @@ def get(*, session: Session, tenant: Tenant, application_id: uuid.UUID) -> Appli
     return ApplicationRepository(session, tenant.id).get(application_id)
 
 
+@dataclass(frozen=True)
+class ApplicationListing:
+    """A page of applications with their instances and definition summaries, read as plain
+    columns: one query per table for the page, no ORM objects for the page's instances (an
+    application can have dozens), and never the stored documents."""
+
+    applications: list[Application]
+    instances: dict[uuid.UUID, list[Row[Any]]]
+    definitions: dict[uuid.UUID, Row[Any]]
+    next_cursor: str | None
+
+
+_INSTANCE_COLUMNS = (
+    ApplicationInstance.application_id,
+    ApplicationInstance.url,
+    ApplicationInstance.stage,
+    ApplicationInstance.created_at,
+)
+_DEFINITION_SUMMARY_COLUMNS = tuple(
+    column
+    for column in ApplicationDefinition.__table__.columns
+    if column.key not in {"document", "operation_list"}
+)
+
+
 def list_page(
     *,
     session: Session,
@@ -476,13 +501,33 @@ def list_page(
     filters: dict[str, Any],
     limit: int,
     cursor: str | None,
-) -> tuple[list[Application], str | None]:
-    statement = ApplicationRepository(session, tenant.id).statement()
+) -> ApplicationListing:
+    statement = (
+        ApplicationRepository(session, tenant.id)
+        .statement()
+        .options(raiseload(Application.instances), raiseload(Application.definition))
+    )
     for column, value in filters.items():
         if value is not None:
             statement = statement.where(getattr(Application, column) == value)
     rows, next_cursor = paginate(session, statement, Application, limit=limit, cursor=cursor)
-    return rows, next_cursor
+    ids = [row.id for row in rows]
+    instances: dict[uuid.UUID, list[Row[Any]]] = {id_: [] for id_ in ids}
+    definitions: dict[uuid.UUID, Row[Any]] = {}
+    if ids:
+        for instance in session.execute(
+            select(*_INSTANCE_COLUMNS)
+            .where(ApplicationInstance.application_id.in_(ids))
+            .order_by(ApplicationInstance.created_at, ApplicationInstance.url)
+        ):
+            instances[instance.application_id].append(instance)  # type: ignore[arg-type]
+        for definition in session.execute(
+            select(*_DEFINITION_SUMMARY_COLUMNS).where(
+                ApplicationDefinition.application_id.in_(ids)
+            )
+        ):
+            definitions[definition.application_id] = definition
+    return ApplicationListing(rows, instances, definitions, next_cursor)
 
 
 def delete(*, session: Session, application: Application) -> None:

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.models.base import Base, IdMixin, TenantMixin, TimestampMixin, utcnow
@@ -16,7 +16,11 @@ class Application(IdMixin, TimestampMixin, TenantMixin, Base):
     __tablename__ = "applications"
     # The database, not a read before the write, keeps one application per API: two
     # simultaneous onboardings of the same API cannot both insert.
-    __table_args__ = (UniqueConstraint("tenant_id", "account_id", "region", "api_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "account_id", "region", "api_id"),
+        # Lists are keyset pages in this order: a page is an index range, not a sort.
+        Index("ix_applications_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
+    )
 
     name: Mapped[str] = mapped_column(String(200))
     # Applications outlive the connection that onboarded them.

@@ -48,6 +48,9 @@ class AutoOnboardRun(IdMixin, TenantMixin, Base):
     __table_args__ = (
         UniqueConstraint("connection_id", "occurrence"),
         Index(
+            "ix_auto_onboard_runs_connection_id_created_at_id", "connection_id", "created_at", "id"
+        ),
+        Index(
             "uq_auto_onboard_runs_active_connection",
             "connection_id",
             unique=True,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, TenantMixin, TimestampMixin
@@ -12,7 +12,10 @@ class Connection(IdMixin, TimestampMixin, TenantMixin, Base):
     """A tenant's AWS credentials of one credential type; secrets only ever encrypted."""
 
     __tablename__ = "connections"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        Index("ix_connections_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
+    )
 
     name: Mapped[str] = mapped_column(String(200))
     credential_type: Mapped[str] = mapped_column(String(32))
