@@ -9,6 +9,7 @@ from app.connections import service
 from app.core.db import SessionDep, ends_transaction
 from app.core.security import SecretBox
 from app.integrations.aws.credentials import ProbeContext
+from app.integrations.aws.deadlines import interactive_timeouts
 from app.integrations.aws.sessions import AwsSession
 from app.models import Connection
 from app.tenants.dependencies import CurrentTenant
@@ -28,12 +29,15 @@ async def secret_box(request: Request) -> SecretBox:
 
 
 async def probe_context(request: Request, tenant: CurrentTenant) -> ProbeContext:
+    settings = request.app.state.settings
+    # A person waits on this request: short SDK limits, and a deadline from now.
     return ProbeContext(
         platform=AwsSession.platform,
         tenant_external_id=tenant.external_id,
-        max_workers=request.app.state.settings.aws_max_concurrency,
-        platform_principal_arn=request.app.state.settings.platform_principal_arn,
-    )
+        max_workers=settings.aws_max_concurrency,
+        platform_principal_arn=settings.platform_principal_arn,
+        timeouts=interactive_timeouts(settings.aws_interactive_read_timeout_seconds),
+    ).with_deadline(settings.aws_interactive_deadline_seconds)
 
 
 ValidConnection = Annotated[Connection, Depends(valid_connection)]

@@ -12,7 +12,8 @@ T = TypeVar("T")
 
 class TtlCache:
     """Entries live `ttl_seconds`; at `max_entries` the oldest fifth is dropped. A failed
-    computation stores nothing, so the next call tries again."""
+    computation stores nothing, so the next call tries again; neither does an answer that
+    `keep` refuses (one known to be incomplete)."""
 
     def __init__(self, ttl_seconds: float, *, max_entries: int = 256) -> None:
         self._ttl = ttl_seconds
@@ -21,7 +22,12 @@ class TtlCache:
         self._entries: dict[Hashable, tuple[float, Any]] = {}
 
     def get_or_compute(
-        self, key: Hashable, compute: Callable[[], T], *, refresh: bool = False
+        self,
+        key: Hashable,
+        compute: Callable[[], T],
+        *,
+        refresh: bool = False,
+        keep: Callable[[T], bool] | None = None,
     ) -> T:
         now = time.monotonic()
         if not refresh:
@@ -31,7 +37,7 @@ class TtlCache:
                     cached: T = entry[1]
                     return cached
         value = compute()
-        if self._ttl > 0:
+        if self._ttl > 0 and (keep is None or keep(value)):
             with self._lock:
                 if len(self._entries) >= self._max:
                     by_age = sorted(self._entries, key=lambda k: self._entries[k][0])

@@ -48,10 +48,27 @@ class Settings(BaseSettings):
     platform_principal_arn: str | None = None
     # Most AWS requests one connection test or discovery keeps in flight at once.
     aws_max_concurrency: int = Field(default=64, ge=1, le=512)
+    # Bounded AWS waits. A request a person waits on (a connection test, one discovery
+    # request, one onboarding) ends with aws_timeout at this deadline, whatever AWS does.
+    aws_interactive_deadline_seconds: float = Field(default=25.0, gt=0, le=600)
+    # The SDK's wait for each answer within such a request (3 attempts), so that one silent
+    # attempt leaves time to retry before the deadline.
+    aws_interactive_read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Runs keep the SDK's patient limits (30 s, 5 attempts) but give up on an account or
+    # region (reaching it, listing it, or inspecting one of its APIs) after this, record
+    # aws_timeout for it and go on with the rest.
+    aws_run_region_deadline_seconds: float = Field(default=300.0, gt=0)
     # How long a discovery's answer is reused for the next pages and the same question.
     discovery_cache_seconds: int = Field(default=60, ge=0)
     # The largest OpenAPI export of an API that onboarding accepts.
     max_definition_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Worker threads for the HTTP API's sync endpoints and dependencies, and the database
+    # connections each process may open: a connection for every worker thread, plus the
+    # embedded scheduler's and a few to spare, unless db_pool_size says otherwise.
+    http_threads: int = Field(default=40, ge=1, le=1024)
+    db_pool_size: int | None = Field(default=None, ge=1, le=1024)
+    # How long a request waits for a database connection before it is a 503 database_busy.
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # Lets an API key's last_used_at lag by this much instead of writing on every request.
     api_key_touch_interval_seconds: int = Field(default=60, ge=0)
     # None: `onboarder serve` runs the auto-onboard scheduler in-process in embedded mode only;
@@ -62,13 +79,6 @@ class Settings(BaseSettings):
     scheduler_poll_seconds: float = Field(default=10.0, gt=0, le=60)
     # Runs one scheduler process executes at once.
     scheduler_max_runs: int = Field(default=2, ge=1, le=64)
-    # Worker threads for the HTTP API's sync endpoints and dependencies, and the database
-    # connections each process may open: a connection for every worker thread, plus the
-    # embedded scheduler's and a few to spare, unless db_pool_size says otherwise.
-    http_threads: int = Field(default=40, ge=1, le=1024)
-    db_pool_size: int | None = Field(default=None, ge=1, le=1024)
-    # How long a request waits for a database connection before it is a 503 database_busy.
-    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # A running run says it is alive this often; one silent for run_timeout_seconds is failed.
     run_heartbeat_seconds: float = Field(default=30.0, gt=0)
     run_timeout_seconds: float = Field(default=300.0, gt=0)
@@ -96,6 +106,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def pool_size(self) -> int:
+        """Database connections per process: every worker thread holds at most one at a time,
+        each scheduler run one, and the scheduler's poll, heartbeat and /readyz one each."""
+        return self.db_pool_size or self.http_threads + self.scheduler_max_runs + 3
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -105,11 +121,5 @@ class Settings(BaseSettings):
 
 
 @lru_cache
-    @property
-    def pool_size(self) -> int:
-        """Database connections per process: every worker thread holds at most one at a time,
-        each scheduler run one, and the scheduler's poll, heartbeat and /readyz one each."""
-        return self.db_pool_size or self.http_threads + self.scheduler_max_runs + 3
-
 def get_settings() -> Settings:
     return Settings()

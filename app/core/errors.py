@@ -71,6 +71,13 @@ class UpstreamError(DomainError):
     title = "Upstream service failed"
 
 
+class UpstreamTimeoutError(UpstreamError):
+    """A service the request depends on (AWS) did not answer within the request's deadline."""
+
+    status = 504
+    title = "Upstream service did not answer in time"
+
+
 class ValidationFailedError(DomainError):
     """A rule on the input that the schema alone cannot express; names the offending field."""
 

@@ -2,7 +2,8 @@
 
 A discovery's answer is kept for a short while (`discovery_cache_seconds`), so that the next
 page, or the same question from the console a moment later, does not walk AWS again; a changed
-connection (a new `updated_at`) never reuses an old answer.
+connection (a new `updated_at`) never reuses an old answer, nor does anyone reuse an answer in
+which some account or region did not answer in time (trying again is what its hint says).
 """
 
 from __future__ import annotations
@@ -14,13 +15,19 @@ from datetime import datetime
 
 from app.connections import service as connections
 from app.core.cache import TtlCache
-from app.core.errors import NotFoundError, UpstreamError, ValidationFailedError
+from app.core.errors import (
+    NotFoundError,
+    UpstreamError,
+    UpstreamTimeoutError,
+    ValidationFailedError,
+)
 from app.core.security import SecretBox
 from app.integrations.aws.credentials import AccountStatus, CredentialSpec, ProbeContext
 from app.integrations.aws.discovery import (
     DiscoveryEngine,
     DiscoveryResult,
     RegionAvailability,
+    any_timed_out,
     apigateway_regions,
 )
 from app.integrations.aws.errors import AwsError
@@ -55,8 +62,10 @@ class DiscoveryCache(TtlCache):
 
 
 def upstream(exc: AwsError) -> UpstreamError:
+    """The request's answer to an AWS failure: 502, or 504 when AWS did not answer in time."""
     failure = exc.failure
-    return UpstreamError(failure.message, code=failure.code, hint=failure.hint)
+    error = UpstreamTimeoutError if failure.code == "aws_timeout" else UpstreamError
+    return error(failure.message, code=failure.code, hint=failure.hint)
 
 
 def validate_region(target: DiscoveryTarget, region: str) -> str:
@@ -90,7 +99,12 @@ def list_accounts(
             raise upstream(exc) from None
 
     key = ("accounts", target.tenant_id, target.connection_id, target.version)
-    return cache.get_or_compute(key, compute, refresh=refresh)
+    return cache.get_or_compute(
+        key,
+        compute,
+        refresh=refresh,
+        keep=lambda accounts: not any_timed_out(account.error for account in accounts),
+    )
 
 
 def list_regions(
@@ -125,7 +139,9 @@ def discover_apis(
             raise upstream(exc) from None
 
     key = ("apis", target.tenant_id, target.connection_id, target.version, region, account_id)
-    result = cache.get_or_compute(key, compute, refresh=refresh)
+    result = cache.get_or_compute(
+        key, compute, refresh=refresh, keep=lambda found: not found.timed_out
+    )
     if account_id is not None and not result.accounts:
         raise NotFoundError(
             f"Account {account_id} is not reached by this connection.",

@@ -83,6 +83,8 @@ class RunServices:
                 tenant_external_id=tenant.external_id,
                 max_workers=self.settings.aws_max_concurrency,
                 platform_principal_arn=self.settings.platform_principal_arn,
+                # No one waits on a run: patient SDK limits, each account-region bounded.
+                region_seconds=self.settings.aws_run_region_deadline_seconds,
             ),
             max_definition_bytes=self.settings.max_definition_bytes,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import threading
 import types
 from collections.abc import Callable, Iterator
@@ -179,3 +180,45 @@ def throttling_apigateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Thr
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class SilentEndpoint:
+    """What the SDK sees of it: a URL that takes connections and never answers."""
+
+    url: str
+    accepted: list[socket.socket]
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[SilentEndpoint]:
+    """A loopback TCP server that accepts every connection and never says a word: an AWS
+    endpoint behind a proxy, NAT or VPC endpoint that holds requests. Point the SDK at it with
+    AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_<SERVICE>). At the end it closes every connection
+    and stops listening, so that calls still waiting on it end at once."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stop = threading.Event()
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            accepted.append(connection)
+
+    thread = threading.Thread(target=serve, name="silent-endpoint", daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    try:
+        yield SilentEndpoint(url=f"http://127.0.0.1:{port}", accepted=accepted)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+        for connection in accepted:
+            connection.close()

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
 from app.integrations.aws.errors import CallContext, classify, scrub
 
@@ -88,6 +93,13 @@ def test_moto_style_403_with_an_xml_body_is_access_denied() -> None:
             CallContext(action="sts:GetCallerIdentity"),
             "aws_unreachable",
             "network",
+        ),
+        (
+            # Connected, and no answer on any attempt: a silent endpoint, not a refusal.
+            ReadTimeoutError(endpoint_url="https://apigateway.eu-west-1.amazonaws.com"),
+            CallContext(action="apigateway:GET", region="eu-west-1"),
+            "aws_timeout",
+            "network egress",
         ),
         (
             NoCredentialsError(),

@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from botocore.exceptions import ClientError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
+from app.integrations.aws.deadlines import RUN_TIMEOUTS, AwsTimeouts, Deadline, carry, within
 from app.integrations.aws.errors import (
     AwsError,
     AwsFailure,
@@ -151,13 +152,35 @@ class ProbeContext:
     platform_principal_arn: str | None = None
     # Discovery reuses assumed sessions; a connection test always assumes afresh.
     sessions: SessionCache | None = None
+    # The SDK's limits on each call: short where a person waits, patient in runs.
+    timeouts: AwsTimeouts = RUN_TIMEOUTS
+    # When the operation this context serves gives up with aws_timeout (a request a person
+    # waits on); None: only the SDK's limits bound it.
+    deadline: Deadline | None = None
+    # Runs: each account or region (reaching the account, listing the region, inspecting one
+    # of its APIs) gives up after this many seconds with aws_timeout, and the rest go on.
+    region_seconds: float | None = None
+
+    def with_deadline(self, seconds: float) -> ProbeContext:
+        """This context with a deadline `seconds` from now (or the one it has, if earlier)."""
+        deadline = self.timeouts.deadline_after(seconds).earlier(self.deadline)
+        return replace(self, deadline=deadline)
+
+    def region_deadline(self) -> Deadline | None:
+        """A deadline for one account or region's work, starting now."""
+        if self.region_seconds is None:
+            return None
+        return self.timeouts.deadline_after(self.region_seconds)
 
     def assumed(self, key: tuple[str, ...], assume: Callable[[], AwsSession]) -> AwsSession:
-        return assume() if self.sessions is None else self.sessions.get_or_compute(key, assume)
+        if self.sessions is None:
+            return assume()
+        # A session keeps the SDK limits it was opened with: interactive and patient apart.
+        return self.sessions.get_or_compute((*key, self.timeouts), assume)
 
     def platform_session(self) -> AwsSession:
         """The platform's session, knowing its principal ARN (for trust-policy hints)."""
-        session = self.platform()
+        session = self.platform().with_config(self.timeouts.config)
         try:
             session.principal_arn = platform_principal_arn(self.platform_principal_arn)
         except PlatformIdentityError as exc:
@@ -332,7 +355,8 @@ class CredentialSpec(BaseModel):
         """Try the credentials step by step; the answer says which step failed and why."""
         result = ProbeResult(ok=False)
         try:
-            self._probe(context, result)
+            with within(context.deadline):
+                self._probe(context, result)
         except _Failed as failed:
             result.ok = False
             result.error = failed.failure
@@ -358,6 +382,7 @@ class AwsUserCredentials(CredentialSpec):
         return AwsSession.from_access_key(
             access_key_id=self.access_key_id,
             secret_access_key=self.secret_access_key.get_secret_value(),
+            config=context.timeouts.config,
         )
 
     def accounts(self, context: ProbeContext) -> AccountSource:
@@ -525,7 +550,8 @@ class CentralRoleCredentials(CredentialSpec):
         if active:
             workers = max(1, min(context.max_workers, len(active)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="child-role") as pool:
-                list(pool.map(lambda account: self._probe_child(central, account, context), active))
+                probe_child = carry(lambda account: self._probe_child(central, account, context))
+                list(pool.map(probe_child, active))
 
         reachable = [account for account in active if account.reachable]
         unreachable = [account for account in active if not account.reachable]

@@ -12,6 +12,9 @@ One engine serves the discovery endpoints and auto-onboard. What it guarantees:
   for every region; one thread-safe client per service and region serves all accounts.
 - Work starts as soon as the first page of accounts arrives; a failing account or region is
   reported with its error and never stops the rest.
+- Nothing waits on AWS for ever: a request's work ends at its context's deadline, and a run
+  gives up on an account or region after the context's `region_seconds` (`aws_timeout`),
+  going on with the rest.
 """
 
 from __future__ import annotations
@@ -37,10 +40,16 @@ from app.integrations.aws.credentials import (
     CredentialSpec,
     ProbeContext,
 )
+from app.integrations.aws.deadlines import (
+    RUN_TIMEOUTS,
+    AwsTimeouts,
+    carry,
+    time_left,
+    within,
+)
 from app.integrations.aws.errors import OPT_IN_REGIONS, AwsError, AwsFailure, CallContext
 from app.integrations.aws.sessions import (
     _LOADER,
-    DEFAULT_CONFIG,
     AwsSession,
     SessionCache,
     SharedClients,
@@ -130,6 +139,18 @@ class DiscoveryResult:
     def apis(self) -> list[DiscoveredApi]:
         return [api for outcome in self.outcomes for api in outcome.apis]
 
+    @property
+    def timed_out(self) -> bool:
+        """Some account or region did not answer in time: an answer not to reuse."""
+        return any_timed_out(
+            [account.error for account in self.accounts]
+            + [outcome.error for outcome in self.outcomes]
+        )
+
+
+def any_timed_out(errors: Iterable[AwsFailure | None]) -> bool:
+    return any(error is not None and error.code == "aws_timeout" for error in errors)
+
 
 @dataclass
 class RegionAvailability:
@@ -161,7 +182,7 @@ class _Tasks:
     def submit(self, function: Callable[..., object], *args: Any) -> None:
         with self._done:
             self._pending += 1
-        self._pool.submit(self._run, function, args)
+        self._pool.submit(self._run, carry(function), args)
 
     def _run(self, function: Callable[..., object], args: tuple[Any, ...]) -> None:
         try:
@@ -191,17 +212,31 @@ class DiscoveryEngine:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.max_in_flight = max(1, max_in_flight)
-        self.clients = SharedClients(
-            config=DEFAULT_CONFIG.merge(Config(max_pool_connections=self.max_in_flight))
-        )
+        self._lock = threading.Lock()
+        self._clients: dict[AwsTimeouts, SharedClients] = {}
+        # The clients of runs (patient limits); requests get their own through clients_for.
+        self.clients = self.clients_for(RUN_TIMEOUTS)
         self.sessions = SessionCache()
         self.limiter = RateLimiter(rate, burst, sleep=sleep)
         self.throttle_retries = throttle_retries
         self._sleep = sleep
 
+    def clients_for(self, timeouts: AwsTimeouts) -> SharedClients:
+        """The shared clients whose calls have these SDK limits (one set per kind of work)."""
+        with self._lock:
+            clients = self._clients.get(timeouts)
+            if clients is None:
+                config = timeouts.config.merge(Config(max_pool_connections=self.max_in_flight))
+                clients = self._clients[timeouts] = SharedClients(config=config)
+            return clients
+
     # ------------------------------------------------------------------ accounts
     def accounts(self, spec: CredentialSpec, context: ProbeContext) -> list[AccountStatus]:
         """Every account the connection reaches, each checked by assuming into it."""
+        with within(context.deadline):
+            return self._accounts(spec, context)
+
+    def _accounts(self, spec: CredentialSpec, context: ProbeContext) -> list[AccountStatus]:
         source = spec.accounts(replace(context, sessions=self.sessions))
         accounts: list[AccountStatus] = []
         with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="accounts") as pool:
@@ -234,6 +269,17 @@ class DiscoveryEngine:
         account_id: str | None = None,
     ) -> list[RegionAvailability]:
         """API Gateway's regions; opt-in ones are checked in the account when there is one."""
+        with within(context.deadline):
+            return self._regions(spec, context, partition=partition, account_id=account_id)
+
+    def _regions(
+        self,
+        spec: CredentialSpec,
+        context: ProbeContext,
+        *,
+        partition: str,
+        account_id: str | None,
+    ) -> list[RegionAvailability]:
         regions = apigateway_regions(partition)
         found = [
             RegionAvailability(region=r, opt_in=r in OPT_IN_REGIONS, enabled=None) for r in regions
@@ -250,11 +296,12 @@ class DiscoveryEngine:
             return found
         session = source.session_for(account_id)
         target = account_id
+        clients = self.clients_for(context.timeouts)
 
         def check(availability: RegionAvailability) -> None:
             call = self._caller(target, availability.region)
-            client = self.clients.client("apigateway", availability.region)
-            with self.clients.acting_as(session):
+            client = clients.client("apigateway", availability.region)
+            with clients.acting_as(session):
                 try:
                     call(lambda: client.get_rest_apis(limit=1))
                 except AwsError as exc:
@@ -268,7 +315,7 @@ class DiscoveryEngine:
         with ThreadPoolExecutor(
             min(self.max_in_flight, len(opt_in)), thread_name_prefix="regions"
         ) as pool:
-            list(pool.map(check, opt_in))
+            list(pool.map(carry(check), opt_in))
         return found
 
     # ------------------------------------------------------------------ one account
@@ -282,6 +329,18 @@ class DiscoveryEngine:
         work: Callable[[RegionAccess], T],
     ) -> T:
         """Run `work` in one account and region of the connection, in the calling thread."""
+        with within(context.deadline), within(context.region_deadline()):
+            return self._in_region(spec, context, account_id=account_id, region=region, work=work)
+
+    def _in_region(
+        self,
+        spec: CredentialSpec,
+        context: ProbeContext,
+        *,
+        account_id: str | None,
+        region: str,
+        work: Callable[[RegionAccess], T],
+    ) -> T:
         source = spec.accounts(replace(context, sessions=self.sessions))
         only = source.default_account()
         if account_id is None:
@@ -291,13 +350,14 @@ class DiscoveryEngine:
         if account_id is None:
             raise AccountNotReached(None)
         session = source.session_for(account_id)
+        clients = self.clients_for(context.timeouts)
         access = RegionAccess(
             account_id=account_id,
             region=region,
             call=self._caller(account_id, region),
-            client_for=lambda service: self.clients.client(service, region),
+            client_for=lambda service: clients.client(service, region),
         )
-        with self.clients.acting_as(session):
+        with clients.acting_as(session):
             return work(access)
 
     # ------------------------------------------------------------------ APIs
@@ -313,13 +373,31 @@ class DiscoveryEngine:
         """Every API in `regions` of every account (or of `account_ids`) the connection reaches.
 
         Raises AwsError only when no account can be listed at all (the central role cannot be
-        assumed or may not list the organization, or an access key is refused).
+        assumed or may not list the organization, or an access key is refused). Reaching an
+        account, and listing one of its regions, each give up after the context's
+        `region_seconds` (runs), and all of it at its deadline (requests): that account or
+        region then fails with `aws_timeout` and the others go on.
         """
+        with within(context.deadline):
+            return self._discover(
+                spec, context, regions=regions, account_ids=account_ids, on_outcome=on_outcome
+            )
+
+    def _discover(
+        self,
+        spec: CredentialSpec,
+        context: ProbeContext,
+        *,
+        regions: Iterable[str],
+        account_ids: Collection[str] | None,
+        on_outcome: Callable[[RegionOutcome], None] | None,
+    ) -> DiscoveryResult:
         region_list = list(dict.fromkeys(regions))
         wanted = set(account_ids) if account_ids is not None else None
         source = spec.accounts(replace(context, sessions=self.sessions))
         result = DiscoveryResult()
         lock = threading.Lock()
+        clients = self.clients_for(context.timeouts)
 
         def record(outcome: RegionOutcome) -> None:
             with lock:
@@ -328,10 +406,15 @@ class DiscoveryEngine:
                 on_outcome(outcome)
 
         def account_task(account: AccountStatus) -> None:
-            session = self._reach(source, account)
+            with within(context.region_deadline()):
+                session = self._reach(source, account)
             if session is not None:
                 for region in region_list:
-                    tasks.submit(self._region, session, account.account_id, region, record)
+                    tasks.submit(region_task, session, account.account_id, region)
+
+        def region_task(session: AwsSession, account_id: str, region: str) -> None:
+            with within(context.region_deadline()):
+                self._region(clients, session, account_id, region, record)
 
         pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="discovery")
         try:
@@ -352,16 +435,17 @@ class DiscoveryEngine:
 
     def _region(
         self,
+        clients: SharedClients,
         session: AwsSession,
         account_id: str,
         region: str,
         record: Callable[[RegionOutcome], None],
     ) -> None:
         try:
-            with self.clients.acting_as(session):
+            with clients.acting_as(session):
                 apis = list_region(
                     call=self._caller(account_id, region),
-                    client_for=lambda service: self.clients.client(service, region),
+                    client_for=lambda service: clients.client(service, region),
                     account_id=account_id,
                     region=region,
                 )
@@ -402,9 +486,13 @@ class DiscoveryEngine:
                 except AwsError as exc:
                     if exc.failure.code != "throttled" or attempt >= self.throttle_retries:
                         raise
+                    # botocore has already retried with back-off; wait longer, from an empty
+                    # bucket, unless the deadline would pass first: then say AWS throttled.
+                    wait = min(20.0, 2.0 ** (attempt + 1)) * random.uniform(0.5, 1.0)  # noqa: S311
+                    if wait >= time_left():
+                        raise
                 attempt += 1
-                # botocore has already retried with back-off; wait longer, from an empty bucket.
                 self.limiter.drain(key)
-                self._sleep(min(20.0, 2.0**attempt) * random.uniform(0.5, 1.0))  # noqa: S311
+                self._sleep(wait)
 
         return call

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -142,10 +143,10 @@ def classify(exc: BaseException, context: CallContext) -> AwsFailure:
             hint="The operator must give the service AWS credentials (environment, shared "
             "config, or an instance/container role) before roles can be assumed.",
         )
-    if isinstance(
-        exc,
-        EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError,
-    ):
+    if isinstance(exc, ReadTimeoutError):
+        # Connected, and no answer within the SDK's read timeout, attempt after attempt.
+        return timed_out(context)
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError):
         return AwsFailure(
             code="aws_unreachable",
             message=f"AWS could not be reached for {action}{where}.",
@@ -240,6 +241,25 @@ def classify(exc: BaseException, context: CallContext) -> AwsFailure:
         code="aws_error",
         message=f"{action}{where} failed with {code or status or 'an unknown error'}.{quoted}",
         hint="Try again; if it persists, check the AWS service health and report the code.",
+    )
+
+
+def timed_out(context: CallContext, *, seconds: float | None = None) -> AwsFailure:
+    """AWS took the request and did not answer: within `seconds` (the deadline of the work),
+    or, without them, within the SDK's read timeout on every attempt."""
+    within = f"within {seconds:g} s" if seconds is not None else "before the SDK gave up"
+    endpoint = (
+        " The SDK is pointed at another endpoint (AWS_ENDPOINT_URL): check that it answers."
+        if any(name.startswith("AWS_ENDPOINT_URL") for name in os.environ)
+        else ""
+    )
+    return AwsFailure(
+        code="aws_timeout",
+        message=f"AWS did not answer {context.action}{_where(context)} {within}.",
+        hint="Try again in a minute. If it keeps happening, something between the service and "
+        "AWS holds requests without answering: the operator should check the service's "
+        "network egress (a proxy, firewall or NAT, a VPC endpoint's route or security group)."
+        + endpoint,
     )
 
 

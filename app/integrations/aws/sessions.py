@@ -25,6 +25,7 @@ from botocore.exceptions import NoCredentialsError
 from botocore.loaders import create_loader
 
 from app.core.cache import TtlCache
+from app.integrations.aws.deadlines import RUN_TIMEOUTS, bounded
 from app.integrations.aws.errors import THROTTLE_CODES, AwsError, CallContext, classify
 
 T = TypeVar("T")
@@ -37,13 +38,8 @@ PARTITION_HOME_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov
 # Sessions obtained through a role chain last at most an hour.
 ROLE_SESSION_SECONDS = 3600
 
-DEFAULT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 5},
-    connect_timeout=5,
-    read_timeout=30,
-    max_pool_connections=64,
-    user_agent_extra="onboarder",
-)
+# The patient limits of runs; interactive work passes its own (see deadlines.AwsTimeouts).
+DEFAULT_CONFIG = RUN_TIMEOUTS.config
 
 
 def clock() -> datetime:
@@ -62,9 +58,13 @@ def account_of_arn(arn: str) -> str:
 
 
 def call_aws(context: CallContext, function: Callable[[], T]) -> T:
-    """Run one AWS call; any failure becomes an AwsError with a stable code and a hint."""
+    """Run one AWS call; any failure becomes an AwsError with a stable code and a hint.
+
+    Under a deadline (deadlines.within) the call is not made once it has passed, and is given
+    up on when it does (`aws_timeout`).
+    """
     try:
-        return function()
+        return bounded(context, function)
     except AwsError:
         raise
     except Exception as exc:
@@ -127,6 +127,15 @@ class AwsSession:
     def platform(cls, *, config: Config | None = None) -> AwsSession:
         """The service's own credentials, from the standard chain."""
         return cls(config=config)
+
+    def with_config(self, config: Config) -> AwsSession:
+        """The same identity, its clients made with other SDK limits."""
+        return AwsSession(
+            self._explicit_credentials,
+            partition=self.partition,
+            principal_arn=self.principal_arn,
+            config=config,
+        )
 
     @classmethod
     def from_access_key(
