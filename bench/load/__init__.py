@@ -1,0 +1,1 @@
+"""Load benchmark: python -m bench.load (see __main__.py)."""
