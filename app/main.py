@@ -17,6 +17,8 @@ from app.core.errors import register_error_handlers
 from app.core.logging import configure_logging
 from app.core.migrations import upgrade
 from app.core.observability import Metrics, RequestMiddleware
+from app.core.openapi import document_problems, install_openapi
+from app.core.routing import MethodNotAllowedMiddleware
 from app.core.security import build_secret_box
 from app.discovery.router import router as discovery_router
 from app.discovery.service import DiscoveryCache
@@ -79,16 +81,22 @@ def create_app(
     app.state.discovery_cache = DiscoveryCache(settings.discovery_cache_seconds)
 
     register_error_handlers(app)
+    # Inside RequestMiddleware (added last, so outermost): a 405 gets a request id and a log line.
+    app.add_middleware(MethodNotAllowedMiddleware)
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
 
     api = APIRouter(prefix=API_PREFIX)
-    api.include_router(tenants_router)
-    api.include_router(setup_router)
-    api.include_router(connections_router)
-    api.include_router(discovery_router)
-    api.include_router(applications_router)
-    api.include_router(schedules_router)
+    for router in (
+        tenants_router,
+        setup_router,
+        connections_router,
+        discovery_router,
+        applications_router,
+        schedules_router,
+    ):
+        api.include_router(document_problems(router))
     app.include_router(api)
     app.include_router(operations_router)
     app.include_router(web_router)
+    install_openapi(app)
     return app

@@ -12,7 +12,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import botocore.handlers
 import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
@@ -21,6 +23,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.core.config import LogFormat, Mode, Settings
+from app.core.context import get_request_context
 from app.core.db import Database, normalize_database_url
 from app.core.logging import JsonFormatter, TextFormatter
 from app.core.migrations import upgrade
@@ -35,6 +38,33 @@ for _variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+
+
+# ------------------------------------------------------ no database transaction across AWS calls
+TRANSACTIONS_ACROSS_AWS: list[str] = []
+
+
+def _no_transaction_open(model: Any = None, **_: Any) -> None:
+    """Every AWS call of every botocore client (moto's and the Stubber's included) passes here
+    first: a request whose database transaction is still open at that moment would hold its
+    connection and row locks for as long as AWS takes to answer."""
+    context = get_request_context()
+    session = context.db_session if context is not None else None
+    if context is not None and session is not None and session.in_transaction():
+        operation = f"{model.service_model.service_name}:{model.name}" if model else "AWS"
+        TRANSACTIONS_ACROSS_AWS.append(f"{operation} in request {context.request_id}")
+
+
+botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _no_transaction_open))
+
+
+@pytest.fixture(autouse=True)
+def _no_transaction_held_across_aws() -> Iterator[None]:
+    TRANSACTIONS_ACROSS_AWS.clear()
+    yield
+    held = list(TRANSACTIONS_ACROSS_AWS)
+    TRANSACTIONS_ACROSS_AWS.clear()
+    assert not held, f"a request kept its database transaction open across AWS calls: {held}"
 
 
 # ---------------------------------------------------------------- log capture for the audit test

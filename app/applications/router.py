@@ -19,11 +19,15 @@ from app.applications.schemas import (
     OperationRead,
 )
 from app.core.db import DatabaseRoute, SessionDep
+from app.core.openapi import problem, problems
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.models import Application
 from app.tenants.dependencies import CurrentTenant
 
 router = APIRouter(prefix="/applications", tags=["applications"], route_class=DatabaseRoute)
+
+# Onboarding asks AWS about the API and for its definition.
+_ONBOARDING_PROBLEMS = problems(409, 502, 504)
 
 
 def to_read(application: Application) -> ApplicationRead:
@@ -66,7 +70,15 @@ def _read(application: Application, instances: Iterable[Any], definition: Any) -
     )
 
 
-@router.post("", response_model=ApplicationRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=ApplicationRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **_ONBOARDING_PROBLEMS,
+        404: problem(404, "The API is not in that account and region (`api_not_found`)."),
+    },
+)
 def onboard(
     body: ApplicationCreate,
     tenant: CurrentTenant,
@@ -115,7 +127,9 @@ def read_application(application: ValidApplication) -> ApplicationRead:
     return to_read(application)
 
 
-@router.post("/{application_id}/instances", response_model=ApplicationRead)
+@router.post(
+    "/{application_id}/instances", response_model=ApplicationRead, responses=_ONBOARDING_PROBLEMS
+)
 def add_instances(
     body: InstanceSelection,
     application: ValidApplication,

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.pagination import Page
+from app.integrations.aws.sessions import REGION_PATTERN
 
 InstanceUrl = Annotated[
     str,
@@ -15,10 +16,19 @@ InstanceUrl = Annotated[
 StageName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
+def _one_of_them_given(schema: dict[str, Any]) -> None:
+    # The service refuses a selection with neither (a rule across fields: said here, checked
+    # with its own message by `service.select_instances`).
+    schema["anyOf"] = [
+        {"required": [name], "properties": {name: {"minItems": 1}}}
+        for name in ("instance_urls", "stages")
+    ]
+
+
 class InstanceSelection(BaseModel):
     """Which of the API's URLs to test: listed one by one, or every URL of named stages."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_of_them_given)
 
     instance_urls: list[InstanceUrl] = Field(default_factory=list, max_length=100)
     stages: list[StageName] = Field(default_factory=list, max_length=100)
@@ -26,7 +36,11 @@ class InstanceSelection(BaseModel):
 
 class ApplicationCreate(InstanceSelection):
     connection_id: uuid.UUID
-    region: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    region: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
+        Field(json_schema_extra={"pattern": REGION_PATTERN}),
+    ]
     # API Gateway ids are ten lowercase letters and digits.
     api_id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9]{1,64}$")]
     account_id: Annotated[str | None, Field(pattern=r"^\d{12}$")] = None

@@ -16,6 +16,7 @@ from app.connections.schemas import (
     ConnectionUpdate,
 )
 from app.core.db import DatabaseRoute, SessionDep
+from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.integrations.aws.credentials import ProbeResult
 from app.models import Connection
@@ -51,6 +52,7 @@ def _read(connection: Connection, auto_onboard: ScheduleSummary | None) -> Conne
         central_role_arn=connection.central_role_arn,
         session_name=connection.session_name,
         child_role_name=connection.child_role_name,
+        external_id_override=connection.external_id is not None,
         external_id=connection.external_id,
         account_id=connection.account_id,
         status=connection.status,
@@ -82,7 +84,12 @@ def test_unsaved_connection(
     return to_test_read(service.probe(spec=body, context=context))
 
 
-@router.post("", response_model=ConnectionRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=ConnectionRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(409),
+)
 def create_connection(
     body: ConnectionCreate, tenant: CurrentTenant, session: SessionDep, box: SecretBoxDep
 ) -> ConnectionRead:
@@ -110,7 +117,7 @@ def read_connection(connection: ValidConnection, session: SessionDep) -> Connect
     return to_read(connection, session)
 
 
-@router.patch("/{connection_id}", response_model=ConnectionRead)
+@router.patch("/{connection_id}", response_model=ConnectionRead, responses=problems(409))
 def update_connection(
     body: ConnectionUpdate, connection: ValidConnection, session: SessionDep, box: SecretBoxDep
 ) -> ConnectionRead:

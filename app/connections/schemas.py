@@ -4,9 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
-from app.core.errors import UNION_TAGS
+from app.core.errors import UNION_TAGS, VALIDATION_HINTS
 from app.integrations.aws.credentials import (
     CREDENTIAL_TYPES,
     AccessKeyId,
@@ -14,7 +16,6 @@ from app.integrations.aws.credentials import (
     AssumeRoleCredentials,
     AwsUserCredentials,
     CentralRoleCredentials,
-    ExternalId,
     RoleArn,
     RoleName,
     SecretAccessKey,
@@ -30,19 +31,50 @@ ConnectionName = Annotated[
 ]
 
 
+EXTERNAL_ID_REFUSED = "external_id_not_accepted"
+
+
+def refuse_external_id(value: Any) -> None:
+    """A tenant never chooses the external id its roles are assumed with: the service always
+    sends the tenant's own (AWS's guard against the confused deputy: were it choosable, a
+    tenant could send another customer's id and assume that customer's role)."""
+    if value is not None:
+        raise PydanticCustomError(
+            EXTERNAL_ID_REFUSED,
+            "is not accepted: every role is assumed with your tenant's external id, which "
+            "the service issues",
+        )
+
+
+VALIDATION_HINTS[EXTERNAL_ID_REFUSED] = (
+    "Remove external_id. Put your tenant's external id (GET /api/v1/aws/setup, or Setup in the "
+    "console) in the role's trust policy as the sts:ExternalId condition."
+)
+
+
+class _RefusesExternalId(BaseModel):
+    # In the body only to be refused by name; not part of the documented schema.
+    external_id: SkipJsonSchema[Any] = None
+
+    @field_validator("external_id", mode="before")
+    @classmethod
+    def _refuse(cls, value: Any) -> None:
+        refuse_external_id(value)
+
+
 class _Named(BaseModel):
     name: ConnectionName
 
 
-class AwsUserConnectionCreate(AwsUserCredentials, _Named):
+class AwsUserConnectionCreate(_RefusesExternalId, AwsUserCredentials, _Named):
     pass
 
 
-class AssumeRoleConnectionCreate(AssumeRoleCredentials, _Named):
+class AssumeRoleConnectionCreate(_RefusesExternalId, AssumeRoleCredentials, _Named):
     pass
 
 
-class CentralRoleConnectionCreate(CentralRoleCredentials, _Named):
+class CentralRoleConnectionCreate(_RefusesExternalId, CentralRoleCredentials, _Named):
     pass
 
 
@@ -56,15 +88,15 @@ class _MaybeNamed(BaseModel):
     name: ConnectionName | None = None
 
 
-class AwsUserConnectionTest(AwsUserCredentials, _MaybeNamed):
+class AwsUserConnectionTest(_RefusesExternalId, AwsUserCredentials, _MaybeNamed):
     pass
 
 
-class AssumeRoleConnectionTest(AssumeRoleCredentials, _MaybeNamed):
+class AssumeRoleConnectionTest(_RefusesExternalId, AssumeRoleCredentials, _MaybeNamed):
     pass
 
 
-class CentralRoleConnectionTest(CentralRoleCredentials, _MaybeNamed):
+class CentralRoleConnectionTest(_RefusesExternalId, CentralRoleCredentials, _MaybeNamed):
     pass
 
 
@@ -74,24 +106,27 @@ ConnectionTestRequest = Annotated[
 ]
 
 
-class ConnectionUpdate(BaseModel):
+class ConnectionUpdate(_RefusesExternalId):
     """Fields a connection may change; a field of another credential type is refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: ConnectionName | None = None
+    # null resets session_name and child_role_name to their defaults; the other fields cannot
+    # be removed (the service says so), so the document does not offer null for them.
+    name: ConnectionName | SkipJsonSchema[None] = None
     session_name: SessionName = None
-    external_id: ExternalId = None
     child_role_name: RoleName | None = None
-    role_arn: RoleArn | None = None
-    central_role_arn: RoleArn | None = None
-    access_key_id: AccessKeyId | None = None
-    secret_access_key: SecretAccessKey | None = Field(
+    role_arn: RoleArn | SkipJsonSchema[None] = None
+    central_role_arn: RoleArn | SkipJsonSchema[None] = None
+    access_key_id: AccessKeyId | SkipJsonSchema[None] = None
+    secret_access_key: SecretAccessKey | SkipJsonSchema[None] = Field(
         default=None, json_schema_extra={"writeOnly": True}
     )
 
     def changes(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.model_fields_set}
+        return {
+            name: getattr(self, name) for name in self.model_fields_set if name != "external_id"
+        }
 
 
 class AwsFailureRead(BaseModel):
@@ -148,7 +183,12 @@ class ConnectionRead(BaseModel):
     central_role_arn: str | None
     session_name: str | None
     child_role_name: str | None
-    external_id: str | None
+    # A connection saved before 0.6 with an external id of the tenant's choosing keeps using
+    # it until its next edit, which switches it to the tenant's own.
+    external_id_override: bool
+    external_id: str | None = Field(
+        description="The external id such a connection still uses; null for every other one."
+    )
     account_id: str | None
     status: Literal["untested", "ok", "failed"]
     last_tested_at: datetime | None

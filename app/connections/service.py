@@ -156,10 +156,13 @@ def update(
     current = spec_of(connection, secret_box)
     merged = current.model_dump()
     merged.update({k: v for k, v in changes.items() if k != "name"})
+    # An external id the tenant chose (kept from before 0.6) lasts until this edit: from now
+    # on the role is assumed with the tenant's own, so the last test says nothing any more.
+    dropped_override = merged.pop("external_id", None) is not None
     new_spec = spec_class.model_validate(merged)
     _store_fields(connection, new_spec, secret_box)
 
-    if _CREDENTIAL_FIELDS & set(changes):
+    if dropped_override or _CREDENTIAL_FIELDS & set(changes):
         connection.status = "untested"
         connection.last_error_code = None
         connection.account_id = None
@@ -168,7 +171,11 @@ def update(
     _flush_or_conflict(session, connection.name)
     logger.info(
         "connection updated",
-        extra={"connection_id": str(connection.id), "fields": ",".join(sorted(changes))},
+        extra={
+            "connection_id": str(connection.id),
+            "fields": ",".join(sorted(changes)),
+            "external_id_override_dropped": dropped_override,
+        },
     )
     return connection
 

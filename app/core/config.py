@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     db_pool_size: int | None = Field(default=None, ge=1, le=1024)
     # How long a request waits for a database connection before it is a 503 database_busy.
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # A database that does not accept a connection within this is unavailable (PostgreSQL;
+    # SQLite waits this long for a lock), and no statement may run longer than the second.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_statement_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Keys a tenant may hold (not revoked) through POST /api-keys; the CLI is not bound.
+    max_api_keys_per_tenant: int = Field(default=50, ge=1, le=10_000)
     # Lets an API key's last_used_at lag by this much instead of writing on every request.
     api_key_touch_interval_seconds: int = Field(default=60, ge=0)
     # None: `onboarder serve` runs the auto-onboard scheduler in-process in embedded mode only;
@@ -79,6 +85,9 @@ class Settings(BaseSettings):
     scheduler_poll_seconds: float = Field(default=10.0, gt=0, le=60)
     # Runs one scheduler process executes at once.
     scheduler_max_runs: int = Field(default=2, ge=1, le=64)
+    # A stopping scheduler (SIGTERM) claims nothing more, gives its runs this long to end, then
+    # fails the rest as run_interrupted; it exits within this plus 5 seconds.
+    scheduler_stop_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     # A running run says it is alive this often; one silent for run_timeout_seconds is failed.
     run_heartbeat_seconds: float = Field(default=30.0, gt=0)
     run_timeout_seconds: float = Field(default=300.0, gt=0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,7 @@ R = TypeVar("R")
 
 DEFAULT_POOL_SIZE = 10
 DEFAULT_POOL_TIMEOUT_SECONDS = 5.0
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 def normalize_database_url(url: str) -> str:
@@ -54,13 +56,16 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
 
 
 def create_db_engine(
@@ -68,9 +73,14 @@ def create_db_engine(
     *,
     pool_size: int = DEFAULT_POOL_SIZE,
     pool_timeout: float = DEFAULT_POOL_TIMEOUT_SECONDS,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    statement_timeout: float | None = None,
 ) -> Engine:
     """An engine whose pool has exactly `pool_size` connections (no overflow: the size is the
-    promise made to the worker threads) and gives up waiting for one after `pool_timeout`."""
+    promise made to the worker threads) and gives up waiting for one after `pool_timeout`;
+    a server that does not accept a connection within `connect_timeout`, or a statement that
+    runs longer than `statement_timeout` (PostgreSQL), is an error instead of a wait without
+    end."""
     url = normalize_database_url(url)
     parsed = make_url(url)
     pooling: dict[str, Any] = {
@@ -89,9 +99,15 @@ def create_db_engine(
             # An in-memory database lives in one connection; SQLAlchemy picks its pool.
             **({} if in_memory else pooling),
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(int(connect_timeout * 1000)))
         return engine
-    return create_engine(url, pool_pre_ping=True, **pooling)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args = {"connect_timeout": max(1, math.ceil(connect_timeout))}
+        if statement_timeout is not None:  # none for migrations, which may take their time
+            connect_args["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
+    # pre_ping: a connection the server dropped (a restart) is replaced, not handed out.
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pooling)
 
 
 class Database:
@@ -101,8 +117,16 @@ class Database:
         *,
         pool_size: int = DEFAULT_POOL_SIZE,
         pool_timeout: float = DEFAULT_POOL_TIMEOUT_SECONDS,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
+        statement_timeout: float | None = None,
     ) -> None:
-        self.engine = create_db_engine(url, pool_size=pool_size, pool_timeout=pool_timeout)
+        self.engine = create_db_engine(
+            url,
+            pool_size=pool_size,
+            pool_timeout=pool_timeout,
+            connect_timeout=connect_timeout,
+            statement_timeout=statement_timeout,
+        )
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
@@ -111,6 +135,8 @@ class Database:
             settings.database_url,
             pool_size=settings.pool_size,
             pool_timeout=settings.db_pool_timeout_seconds,
+            connect_timeout=settings.db_connect_timeout_seconds,
+            statement_timeout=settings.db_statement_timeout_seconds,
         )
 
     @contextmanager

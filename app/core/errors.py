@@ -144,6 +144,11 @@ _HTTP_CODES = {
 }
 
 
+# Hints for validation errors of a custom type (a domain registers its own): a rule whose fix
+# is not in the field itself.
+VALIDATION_HINTS: dict[str, str] = {}
+GENERIC_VALIDATION_HINT = "Correct the fields listed in 'errors' and send the request again."
+
 # Values of discriminated-union tags (e.g. credential types): pydantic puts the tag in an
 # error's location, but for the user the field is the same whatever the variant.
 UNION_TAGS: set[str] = set()
@@ -206,14 +211,16 @@ async def _domain_error_handler(_request: Request, exc: Exception) -> JSONRespon
 
 async def _validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [_validation_entry(error) for error in exc.errors()]
+    raw = exc.errors()
+    errors = [_validation_entry(error) for error in raw]
     fields = ", ".join(dict.fromkeys(error["field"] for error in errors))
+    hints = [VALIDATION_HINTS[e["type"]] for e in raw if e.get("type") in VALIDATION_HINTS]
     return problem_response(
         status=422,
         code="validation_error",
         title="Invalid input",
         detail=f"The request is not valid: {fields}.",
-        hint="Correct the fields listed in 'errors' and send the request again.",
+        hint=" ".join(dict.fromkeys([*hints, GENERIC_VALIDATION_HINT])),
         errors=errors,
     )
 
@@ -237,27 +244,64 @@ async def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse
     )
 
 
-# How long a client is asked to wait before trying again when the database is saturated.
+# How long a client is asked to wait before trying again: a saturated pool frees up in a
+# moment; a database that is away takes longer to come back.
 RETRY_AFTER_SECONDS = 1
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
-async def _database_busy_handler(_request: Request, exc: Exception) -> JSONResponse:
-    # Every database connection stayed in use for the whole pool timeout: the service is
-    # saturated. A quick 503 the client can retry beats a 30-second wait and a 500.
-    logger.warning("database busy: %s", type(exc).__name__)
+def database_problem(exc: sqlalchemy.exc.SQLAlchemyError) -> tuple[str, int] | None:
+    """(code, Retry-After) for a database failure that is no fault of the request, or None."""
+    if isinstance(exc, sqlalchemy.exc.TimeoutError):
+        # Every connection stayed in use for the whole pool timeout.
+        return "database_busy", RETRY_AFTER_SECONDS
+    if isinstance(exc, sqlalchemy.exc.OperationalError) and "database is locked" in str(exc):
+        # SQLite: another writer held the lock for the whole busy timeout.
+        return "database_busy", RETRY_AFTER_SECONDS
+    if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError) or (
+        isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
+    ):
+        # Refused, dropped, timed out connecting, or a statement cancelled by its timeout.
+        return "database_unavailable", UNAVAILABLE_RETRY_AFTER_SECONDS
+    return None
+
+
+_DATABASE_ANSWERS = {
+    "database_busy": (
+        "Every database connection is in use; the request was not carried out.",
+        "Retry after {retry} s. If it persists, the service needs more database connections "
+        "(ONBOARDER_DB_POOL_SIZE) or fewer concurrent requests.",
+    ),
+    "database_unavailable": (
+        "The database cannot be reached; the request was not carried out.",
+        "Retry after {retry} s. If it persists, the operator should check that the database "
+        "server is up and reachable (ONBOARDER_DATABASE_URL, /readyz).",
+    ),
+}
+
+
+async def _database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, sqlalchemy.exc.SQLAlchemyError)
+    found = database_problem(exc)
+    if found is None:
+        # A bug, not the database's state: the last-resort 500 with its traceback logged.
+        raise exc
+    code, retry = found
+    # One line, no traceback: while the database is away every request says the same.
+    logger.warning("%s: %s", code, type(exc).__name__)
+    detail, hint = _DATABASE_ANSWERS[code]
     return problem_response(
         status=503,
-        code="database_busy",
+        code=code,
         title="Service Unavailable",
-        detail="Every database connection is in use; the request was not carried out.",
-        hint=f"Retry after {RETRY_AFTER_SECONDS} s. If it persists, the service needs more "
-        "database connections (ONBOARDER_DB_POOL_SIZE) or fewer concurrent requests.",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        detail=detail,
+        hint=hint.format(retry=retry),
+        headers={"Retry-After": str(retry)},
     )
 
 
 def register_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_busy_handler)
+    app.add_exception_handler(sqlalchemy.exc.SQLAlchemyError, _database_error_handler)
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)

@@ -17,11 +17,23 @@ _REDACTIONS = [
     (re.compile(r"onb_[0-9a-f]{16}_[A-Za-z0-9_-]+"), "onb_[REDACTED]"),
     (re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{4})[A-Z0-9]{8,}([A-Z0-9]{4})\b"), r"\1********\2"),
     (re.compile(r"(?i)(bearer\s+)[^\s,;\"']+"), r"\1[REDACTED]"),
+    # A secret field's value: the name, then `=` or `:` (quoted or not), then the value. A line
+    # that only names the field (`fields=name,secret_access_key request_id=...`) keeps the rest.
     (
         re.compile(
-            r"(?i)(aws_secret_access_key|secret_access_key|secretaccesskey)([\"'=:\s]+)[^\s,;\"']+"
+            r"(?i)(aws_secret_access_key|secret_access_key|secretaccesskey)"
+            r"([\"']?\s*[=:]\s*[\"']?)[^\s,;\"']+"
         ),
         r"\1\2[REDACTED]",
+    ),
+    # An AWS secret access key on its own: 40 characters of base64 with both cases (a SHA-1
+    # in hex, or a key id, has not).
+    (
+        re.compile(
+            r"(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])"
+            r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
+        ),
+        "[REDACTED]",
     ),
 ]
 

@@ -15,6 +15,7 @@ from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import Session
 
 from app.core.errors import ValidationFailedError
+from app.core.openapi import string_pattern
 
 T = TypeVar("T")
 
@@ -22,7 +23,11 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
-CursorQuery = Annotated[str | None, Query(description="next_cursor of the previous page")]
+# Cursors are URL-safe base64 without padding.
+CursorQuery = Annotated[
+    Annotated[str, string_pattern(r"^[A-Za-z0-9_-]*$")] | None,
+    Query(description="next_cursor of the previous page"),
+]
 
 
 class Page(BaseModel, Generic[T]):
@@ -35,15 +40,32 @@ def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def _not_a_cursor() -> ValidationFailedError:
+    return ValidationFailedError(
+        "cursor", "is not a cursor this service gave out", hint="Start again without it."
+    )
+
+
+def _cursor_strings(cursor: str) -> list[str]:
+    """What a cursor this service gave out holds: a JSON list of strings."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, id_ = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except ValueError as exc:
+        raise _not_a_cursor() from exc
+    # Anything else decodes too (base64 of any JSON) but would fail further on.
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise _not_a_cursor()
+    return values
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    values = _cursor_strings(cursor)
+    try:
+        created_at, id_ = values
         return datetime.fromisoformat(created_at), uuid.UUID(id_)
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailedError(
-            "cursor", "is not a cursor this service gave out", hint="Start again without cursor."
-        ) from exc
+    except ValueError as exc:
+        raise _not_a_cursor() from exc
 
 
 def paginate_list(
@@ -52,13 +74,7 @@ def paginate_list(
     """Keyset pages over a list computed in memory (e.g. what AWS listed), ordered by `key`."""
     ordered = sorted(items, key=key)
     if cursor:
-        try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            after = tuple(json.loads(base64.urlsafe_b64decode(padded.encode())))
-        except (ValueError, TypeError) as exc:
-            raise ValidationFailedError(
-                "cursor", "is not a cursor this service gave out", hint="Start again without it."
-            ) from exc
+        after = tuple(_cursor_strings(cursor))
         ordered = [item for item in ordered if key(item) > after]
     page = ordered[:limit]
     next_cursor = None

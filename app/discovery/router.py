@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from app.applications import service as applications
 from app.connections.schemas import AccountRead, AwsFailureRead
 from app.core.db import DatabaseRoute, SessionDep
+from app.core.openapi import problems, string_pattern
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, paginate_list
 from app.discovery import service
 from app.discovery.dependencies import DiscoveryCacheDep, DiscoveryEngineDep, DiscoveryTargetDep
@@ -23,14 +24,26 @@ from app.discovery.schemas import (
     StageRead,
 )
 from app.integrations.aws.apigateway import DiscoveredApi
+from app.integrations.aws.sessions import ACCOUNT_ID_PATTERN, REGION_PATTERN
 
+# Every route asks AWS.
 router = APIRouter(
-    prefix="/connections/{connection_id}", tags=["discovery"], route_class=DatabaseRoute
+    prefix="/connections/{connection_id}",
+    tags=["discovery"],
+    route_class=DatabaseRoute,
+    responses=problems(502, 504),
 )
 
-RegionQuery = Annotated[str, Query(description="AWS region, e.g. us-east-1")]
+RegionQuery = Annotated[
+    str,
+    Query(
+        description="AWS region, e.g. us-east-1",
+        json_schema_extra={"minLength": 1, "pattern": REGION_PATTERN},
+    ),
+]
 AccountIdQuery = Annotated[
-    str | None, Query(description="12-digit account id (central role: one account)")
+    Annotated[str, string_pattern(ACCOUNT_ID_PATTERN)] | None,
+    Query(description="12-digit account id (central role: one account)"),
 ]
 RefreshQuery = Annotated[
     bool, Query(description="ask AWS again instead of reusing an answer a minute old")

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import problem_response
 from app.core.migrations import current_revision, head_revision
+from app.core.openapi import problem
 
 router = APIRouter(tags=["operations"])
 logger = logging.getLogger(__name__)
@@ -30,7 +31,17 @@ READINESS_TIMEOUT_SECONDS = 3.0
 _readiness_threads = CapacityLimiter(1)
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={
+        503: problem(
+            503,
+            "Not ready: the database cannot be reached (`database_unreachable`) or its schema "
+            "is not the one the code expects (`schema_behind`).",
+        )
+    },
+)
 async def readyz(request: Request) -> Any:
     engine = request.app.state.db.engine
     head = head_revision()

@@ -7,6 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, status
 
 from app.connections.dependencies import ValidConnection
 from app.core.db import DatabaseRoute, SessionDep
+from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.schedules import service
 from app.schedules.dependencies import ValidSchedule
@@ -19,7 +20,7 @@ router = APIRouter(
 )
 
 
-@router.put("", response_model=ScheduleRead)
+@router.put("", response_model=ScheduleRead, responses=problems(409))
 def save_schedule(
     body: ScheduleWrite, connection: ValidConnection, session: SessionDep
 ) -> ScheduleRead:
@@ -39,7 +40,12 @@ def disable_schedule(connection: ValidConnection, session: SessionDep) -> None:
     service.disable(session=session, connection=connection)
 
 
-@router.post("/runs", response_model=RunRead, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/runs",
+    response_model=RunRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problems(409),
+)
 def run_now(
     connection: ValidConnection, session: SessionDep, request: Request, after: BackgroundTasks
 ) -> RunRead:

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.integrations.aws.sessions import REGION_PATTERN
 from app.models import AutoOnboardRun, AutoOnboardSchedule
 from app.schedules.timing import DAYS_OF_WEEK
 
@@ -73,8 +74,19 @@ class ScheduleWrite(BaseModel):
     minute: Annotated[int, Field(ge=0, le=59)]
     timezone: Annotated[str, Field(min_length=1, max_length=64)]
     # Checked against the connection's partition and credential type by the service.
-    regions: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
-        default=None, max_length=64
+    regions: (
+        list[
+            Annotated[
+                str,
+                Field(min_length=1, max_length=32, json_schema_extra={"pattern": REGION_PATTERN}),
+            ]
+        ]
+        | None
+    ) = Field(
+        default=None,
+        max_length=64,
+        description="Required, and not empty, for aws_user and assume_role connections; for a "
+        "central_role, none means every enabled region of every account.",
     )
     scope: Scope = "all"
     published_after: date | None = Field(default=None, validate_default=True)

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.core.db import DatabaseRoute
+from app.core.openapi import problem
 from app.setup import service
 from app.setup.schemas import AccountId, AwsSetup
 from app.tenants.dependencies import CurrentTenant
@@ -12,7 +13,18 @@ from app.tenants.dependencies import CurrentTenant
 router = APIRouter(tags=["setup"], route_class=DatabaseRoute)
 
 
-@router.get("/aws/setup", response_model=AwsSetup)
+@router.get(
+    "/aws/setup",
+    response_model=AwsSetup,
+    responses={
+        503: problem(
+            503,
+            "The service cannot tell its own AWS identity (`platform_identity_unavailable`), "
+            "or the database is saturated or away (`database_busy`, `database_unavailable`: "
+            "with `Retry-After`).",
+        )
+    },
+)
 def read_aws_setup(
     request: Request,
     tenant: CurrentTenant,

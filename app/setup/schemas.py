@@ -5,6 +5,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from app.core.openapi import string_pattern
+from app.integrations.aws.sessions import ACCOUNT_ID_PATTERN
+
 _ACCOUNT_ID = re.compile(r"\d{12}")
 
 
@@ -14,7 +17,7 @@ def _account_id(value: str) -> str:
     return value
 
 
-AccountId = Annotated[str, AfterValidator(_account_id)]
+AccountId = Annotated[str, AfterValidator(_account_id), string_pattern(ACCOUNT_ID_PATTERN)]
 
 
 class RoleSetup(BaseModel):

@@ -103,8 +103,8 @@ def _instructions(
             "(apigateway:GET on *, read only).",
             "Name the role, e.g. APIGatewayAccessRole, create it and copy its ARN.",
             "Create a connection with credential_type 'assume_role' and that role_arn; "
-            "external_id defaults to yours, and the optional session_name shows in your "
-            "CloudTrail.",
+            "the service always sends your external id (you cannot choose another), and the "
+            "optional session_name shows in your CloudTrail.",
         ],
         central_role=[
             "Sign in to the organization's management account. AWS Organizations must have all "

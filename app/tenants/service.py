@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,7 +64,27 @@ def list_tenants(*, session: Session) -> list[Tenant]:
     return list(session.scalars(select(Tenant).order_by(Tenant.created_at, Tenant.id)))
 
 
-def create_api_key(*, session: Session, tenant: Tenant, label: str | None = None) -> IssuedKey:
+def create_api_key(
+    *, session: Session, tenant: Tenant, label: str | None = None, limit: int | None = None
+) -> IssuedKey:
+    """A new key for the tenant; with `limit`, a 409 once the tenant holds that many."""
+    if limit is not None:
+        # Locks the tenant's row (PostgreSQL), so that simultaneous requests cannot both
+        # take the last place.
+        session.scalars(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update()).one()
+        held = session.scalar(
+            select(func.count())
+            .select_from(ApiKey)
+            .where(ApiKey.tenant_id == tenant.id, ApiKey.revoked_at.is_(None))
+        )
+        if held is not None and held >= limit:
+            raise ConflictError(
+                f"This tenant holds {held} API keys, the most it may hold.",
+                code="api_key_limit_reached",
+                hint="Revoke the keys no longer in use (DELETE /api/v1/api-keys/{key_id}), or "
+                "ask the operator to raise ONBOARDER_MAX_API_KEYS_PER_TENANT.",
+                extra={"limit": limit},
+            )
     new_key = generate_api_key()
     api_key = ApiKey(
         tenant_id=tenant.id, key_id=new_key.key_id, secret_hash=new_key.secret_hash, label=label

@@ -7,6 +7,7 @@ moto cannot produce is answered by botocore's Stubber (`stub_service`), as each 
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,9 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.db import Database
 from app.integrations.aws.deadlines import INTERACTIVE_ATTEMPTS
+from app.models import Connection
 from tests.conftest import TenantWithKey
 from tests.connections.aws_fixtures import (
     IamUser,
@@ -246,15 +249,86 @@ def test_a_wrong_external_id_means_the_role_is_not_assumable(
     assert check(body, "assume_role")["ok"] is False
 
 
-def test_the_connections_own_external_id_is_sent(
-    client: TestClient, tenant: TenantWithKey, platform_user: IamUser
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/connections/test"), ("POST", "/connections"), ("PATCH", "/connections/{id}")],
+)
+def test_a_tenant_cannot_choose_the_external_id_its_roles_are_assumed_with(
+    client: TestClient, tenant: TenantWithKey, platform_user: IamUser, method: str, path: str
 ) -> None:
+    """The confused deputy: another customer's role trusts the platform with that customer's
+    external id. A tenant that could send it would assume that role; it cannot send any."""
+    victims_role = _access_role(platform_user, "the-victims-external-id")
+    saved = client.post(
+        "/api/v1/connections",
+        json=_role_body(victims_role, name="mine"),
+        headers=tenant.headers,
+    ).json()
+    body = _role_body(victims_role, name="stolen", external_id="the-victims-external-id")
+    if method == "PATCH":
+        body = {"external_id": "the-victims-external-id"}
+    before = client.get(f"/api/v1/connections/{saved['id']}", headers=tenant.headers).json()
+
+    response = client.request(
+        method, "/api/v1" + path.format(id=saved["id"]), json=body, headers=tenant.headers
+    )
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["errors"] == [
+        {
+            "field": "external_id",
+            "message": "is not accepted: every role is assumed with your tenant's external "
+            "id, which the service issues",
+        }
+    ]
+    assert "/api/v1/aws/setup" in problem["hint"]
+    assert "sts:ExternalId" in problem["hint"]
+    listed = client.get("/api/v1/connections", headers=tenant.headers).json()["items"]
+    assert [c["name"] for c in listed] == ["mine"]
+    after = client.get(f"/api/v1/connections/{saved['id']}", headers=tenant.headers).json()
+    assert after == before
+    # And the role is assumed with the tenant's own id, which that role does not trust.
+    tested = enforcing_iam(
+        lambda: client.post(f"/api/v1/connections/{saved['id']}/test", headers=tenant.headers)
+    ).json()
+    assert tested["error"]["code"] == "role_not_assumable"
+
+
+def test_a_connection_saved_with_its_own_external_id_keeps_it_until_its_next_edit(
+    client: TestClient, tenant: TenantWithKey, platform_user: IamUser, database: Database
+) -> None:
+    """Connections saved before 0.6 with an external id of the tenant's choosing (the
+    migration kept those that differ from the tenant's own) go on working, flagged, and the
+    next edit switches them to the tenant's external id."""
     role_arn = _access_role(platform_user, "customer-chosen-id")
-    request = _role_body(role_arn, external_id="customer-chosen-id", session_name="sec-team")
-    body = client.post("/api/v1/connections/test", json=request, headers=tenant.headers).json()
-    assert body["ok"] is True
-    assert body["arn"].endswith("/sec-team")
+    created = client.post(
+        "/api/v1/connections",
+        json=_role_body(role_arn, name="legacy", session_name="sec-team"),
+        headers=tenant.headers,
+    ).json()
+    with database.session() as session:
+        stored = session.get(Connection, uuid.UUID(created["id"]))
+        assert stored is not None
+        stored.external_id = "customer-chosen-id"
+
+    read = client.get(f"/api/v1/connections/{created['id']}", headers=tenant.headers).json()
+    assert read["external_id_override"] is True
+    assert read["external_id"] == "customer-chosen-id"
+    tested = client.post(f"/api/v1/connections/{created['id']}/test", headers=tenant.headers)
+    assert tested.json()["ok"] is True
+    assert tested.json()["arn"].endswith("/sec-team")
     assert last_assumed(MGMT).external_id == "customer-chosen-id"
+
+    renamed = client.patch(
+        f"/api/v1/connections/{created['id']}", json={"name": "renamed"}, headers=tenant.headers
+    ).json()
+
+    assert renamed["external_id_override"] is False
+    assert renamed["external_id"] is None
+    assert renamed["status"] == "untested"  # its last test used the old id
+    client.post(f"/api/v1/connections/{created['id']}/test", headers=tenant.headers)
+    assert last_assumed(MGMT).external_id == tenant.tenant.external_id
 
 
 def test_a_saved_connection_test_records_its_status(

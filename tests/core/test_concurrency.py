@@ -21,13 +21,16 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from moto import mock_aws
 from sqlalchemy import select
 
 from app.core.config import Settings
-from app.core.db import SessionDep
+from app.core.db import DatabaseRoute, SessionDep
+from app.integrations.aws.sessions import AwsSession
 from app.main import create_app
 from app.models import Tenant
-from tests.conftest import LOG_CAPTURE, TenantWithKey
+from tests.conftest import LOG_CAPTURE, TRANSACTIONS_ACROSS_AWS, TenantWithKey
+from tests.connections.aws_fixtures import SilentEndpoint, silent_endpoint  # noqa: F401
 from tests.demo.running import free_port
 
 
@@ -67,8 +70,9 @@ def test_many_clients_against_a_small_pool_are_all_answered_without_a_stall(
 ) -> None:
     # 8 worker threads, 3 connections: far fewer than the 64 clients. Before, requests that
     # held a connection queued for threads held by requests queued for connections, until
-    # the pool timeout (here 4 s) failed them.
-    pool_timeout = 4.0
+    # the pool timeout failed them (or, for the commit at the end, forever). Generous here,
+    # so that only a stall, not a slow machine, reaches it.
+    pool_timeout = 10.0
     app = small_service(
         settings, http_threads=8, db_pool_size=3, db_pool_timeout_seconds=pool_timeout
     )
@@ -215,3 +219,98 @@ def test_a_transaction_left_open_outside_a_worker_function_is_logged_and_rolled_
     assert "a database transaction outlived the function that began it" in caplog.text
     with app.state.db.session() as session:
         assert session.scalars(select(Tenant).where(Tenant.name == "leaked")).first() is None
+
+
+def test_the_suite_notices_a_route_that_calls_aws_inside_its_transaction(
+    settings: Settings, tenant: TenantWithKey, client_for: Any
+) -> None:
+    """conftest's guard, which every test runs under, catches what this route does wrong."""
+    app = small_service(settings)
+
+    def reads_then_calls_aws(session: SessionDep) -> dict[str, str]:
+        session.scalars(select(Tenant)).first()  # a transaction is open from here
+        with mock_aws():
+            AwsSession.platform().caller_identity()
+        return {"status": "done"}
+
+    # Its transaction ends with it, as in every route of the service: only the AWS call inside
+    # the transaction is wrong.
+    app.router.add_api_route(
+        "/reads-then-calls-aws", reads_then_calls_aws, route_class_override=DatabaseRoute
+    )
+
+    with client_for(app) as client:
+        assert client.get("/reads-then-calls-aws").status_code == 200
+    assert [f"sts:GetCallerIdentity in request {client.last_request_id}"] == TRANSACTIONS_ACROSS_AWS
+    TRANSACTIONS_ACROSS_AWS.clear()
+
+
+@pytest.fixture
+def client_for() -> Any:
+    @contextmanager
+    def make(app: FastAPI) -> Iterator[Any]:
+        class Client:
+            last_request_id = ""
+
+            def get(self, path: str) -> httpx.Response:
+                response = httpx.get(f"{base_url}{path}", timeout=30)
+                self.last_request_id = response.headers["x-request-id"]
+                return response
+
+        with serving(app) as base_url:
+            yield Client()
+
+    return make
+
+
+def test_a_connection_test_waiting_on_a_silent_aws_blocks_no_other_request(
+    settings: Settings,
+    make_tenant: Any,
+    silent_endpoint: SilentEndpoint,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The test holds no transaction (nor the API key's row) while AWS keeps it waiting: the
+    same key lists connections, and another tenant writes, at once, on SQLite too."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint.url)
+    deadline = 3.0
+    app = small_service(
+        settings, aws_interactive_deadline_seconds=deadline, api_key_touch_interval_seconds=0
+    )
+    first, second = make_tenant(), make_tenant()
+    role = {"credential_type": "assume_role", "role_arn": "arn:aws:iam::123456789012:role/R"}
+    with serving(app) as base_url:
+        saved = httpx.post(
+            f"{base_url}/api/v1/connections",
+            json={"name": "silent", **role},
+            headers=first.headers,
+            timeout=30,
+        ).json()
+
+        async def scenario() -> tuple[httpx.Response, list[tuple[int, float]], float]:
+            async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+                started = time.perf_counter()
+                testing = asyncio.ensure_future(
+                    client.post(f"/api/v1/connections/{saved['id']}/test", headers=first.headers)
+                )
+                await asyncio.sleep(0.5)  # the test is waiting on AWS by now
+                others = []
+                for name in ("a", "b", "c"):
+                    others.append(
+                        await _timed_get(client, "/api/v1/connections", headers=first.headers)
+                    )
+                    posted_at = time.perf_counter()
+                    response = await client.post(
+                        "/api/v1/connections", json={"name": name, **role}, headers=second.headers
+                    )
+                    others.append((response.status_code, time.perf_counter() - posted_at))
+                tested = await testing
+                return tested, others, time.perf_counter() - started
+
+        tested, others, total = asyncio.run(scenario())
+
+    assert tested.status_code == 200
+    assert tested.json()["error"]["code"] == "aws_timeout"
+    assert [status for status, _ in others] == [200, 201] * 3
+    # Each answered while the test still waited on AWS, not after it.
+    assert max(duration for _, duration in others) < 1.0, others
+    assert total < deadline + 2

@@ -57,3 +57,35 @@ def test_formatters_scrub_keys_that_slip_into_a_message(tenant: TenantWithKey) -
     assert tenant.api_key not in TextFormatter().format(record)
     assert tenant.api_key not in JsonFormatter().format(record)
     assert "secret_access_key=[REDACTED]" in redact("secret_access_key=abc/def+ghi")
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()])
+def test_a_line_that_names_a_secret_field_keeps_its_request_id(
+    formatter: logging.Formatter,
+) -> None:
+    """A PATCH that rotates a key logs which fields changed; the field's name is no secret,
+    and the request id after it is what an operator searches for."""
+    record = logging.makeLogRecord(
+        {
+            "msg": "connection updated",
+            "levelno": 20,
+            "fields": "access_key_id,secret_access_key",
+            "request_id": "4f1c2a9e0b7d4c3a",
+        }
+    )
+    line = formatter.format(record)
+    assert "4f1c2a9e0b7d4c3a" in line
+    assert "access_key_id,secret_access_key" in line
+
+
+def test_a_secret_access_key_is_scrubbed_wherever_it_stands() -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    for text in [
+        f"secret_access_key={secret}",
+        f'{{"secret_access_key": "{secret}"}}',
+        f"'SecretAccessKey': '{secret}'",
+        f"the key {secret} was refused",
+    ]:
+        assert secret not in redact(text), text
+    sha1 = "3f786850e387550fdab836ed7e6dc881de23001b"
+    assert redact(f"commit {sha1}") == f"commit {sha1}"

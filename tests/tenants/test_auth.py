@@ -8,7 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from app.core.config import Settings
 from app.core.db import Database
+from app.main import create_app
 from app.models import ApiKey
 from tests.conftest import TenantWithKey
 from tests.core.test_errors import assert_problem
@@ -113,3 +115,31 @@ def test_tenants_get_distinct_random_external_ids(
 ) -> None:
     external_ids = {make_tenant().tenant.external_id for _ in range(5)}
     assert len(external_ids) == 5
+
+
+def test_a_tenant_holds_at_most_the_configured_number_of_keys(
+    settings: Settings, tenant: TenantWithKey
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"max_api_keys_per_tenant": 3}), configure_logs=False
+    )
+    with TestClient(app) as client:
+        created = [
+            client.post("/api/v1/api-keys", json={"label": f"k{n}"}, headers=tenant.headers)
+            for n in range(2)
+        ]
+        assert [r.status_code for r in created] == [201, 201]  # with the first one: 3
+
+        refused = client.post("/api/v1/api-keys", json={"label": "k3"}, headers=tenant.headers)
+        problem = assert_problem(refused, 409, "api_key_limit_reached")
+        assert problem["limit"] == 3
+        assert "DELETE /api/v1/api-keys/" in problem["hint"]
+        assert len(client.get("/api/v1/api-keys", headers=tenant.headers).json()["items"]) == 3
+
+        # A revoked key frees its place.
+        key_id = created[0].json()["key_id"]
+        assert (
+            client.delete(f"/api/v1/api-keys/{key_id}", headers=tenant.headers).status_code == 204
+        )
+        again = client.post("/api/v1/api-keys", json={"label": "k4"}, headers=tenant.headers)
+        assert again.status_code == 201

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from botocore.exceptions import ClientError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema
 
 from app.integrations.aws.deadlines import RUN_TIMEOUTS, AwsTimeouts, Deadline, carry, within
 from app.integrations.aws.errors import (
@@ -106,12 +106,26 @@ def validate_role_name(value: str) -> str:
     return value
 
 
-RoleArn = Annotated[str, AfterValidator(validate_role_arn)]
-SessionName = Annotated[str | None, AfterValidator(validate_session_name)]
+def _pattern_of(regex: re.Pattern[str], **schema: Any) -> WithJsonSchema:
+    """What the schema says of a string its validator matches against `regex`: the OpenAPI
+    document names the rule, and the validator keeps its own messages."""
+    return WithJsonSchema({"type": "string", "pattern": f"^{regex.pattern}$", **schema})
+
+
+RoleArn = Annotated[str, AfterValidator(validate_role_arn), _pattern_of(ROLE_ARN)]
+SessionName = Annotated[
+    str | None,
+    AfterValidator(validate_session_name),
+    WithJsonSchema({"anyOf": [_pattern_of(SESSION_NAME).json_schema, {"type": "null"}]}),
+]
 ExternalId = Annotated[str | None, AfterValidator(validate_external_id)]
-AccessKeyId = Annotated[str, AfterValidator(validate_access_key_id)]
-SecretAccessKey = Annotated[SecretStr, AfterValidator(validate_secret_access_key)]
-RoleName = Annotated[str, AfterValidator(validate_role_name)]
+AccessKeyId = Annotated[str, AfterValidator(validate_access_key_id), _pattern_of(ACCESS_KEY_ID)]
+SecretAccessKey = Annotated[
+    SecretStr,
+    AfterValidator(validate_secret_access_key),
+    _pattern_of(SECRET_ACCESS_KEY, format="password", writeOnly=True),
+]
+RoleName = Annotated[str, AfterValidator(validate_role_name), _pattern_of(ROLE_NAME)]
 
 
 # ------------------------------------------------------------------------------ probe results
@@ -316,10 +330,18 @@ class _Organization:
 
 
 # ------------------------------------------------------------------------------ the registry
+def _credential_type_required(schema: dict[str, Any]) -> None:
+    # Bodies are told apart by credential_type: one without it is refused, whatever the default.
+    schema["properties"]["credential_type"].pop("default", None)
+    schema["required"] = ["credential_type", *schema.get("required", [])]
+
+
 class CredentialSpec(BaseModel):
     """Fields of one credential type. Subclasses register themselves by credential_type."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_credential_type_required
+    )
 
     type_name: ClassVar[str]
     registry: ClassVar[dict[str, type[CredentialSpec]]] = {}

@@ -28,6 +28,7 @@ from typing import ParamSpec, TypeVar
 
 from botocore.config import Config
 
+from app.core.context import get_request_context, reset_request_context, set_request_context
 from app.integrations.aws.errors import AwsError, AwsFailure, CallContext, timed_out
 
 T = TypeVar("T")
@@ -146,18 +147,25 @@ def time_left() -> float:
 
 
 def carry(function: Callable[P, T]) -> Callable[P, T]:
-    """`function` under the deadline in force here, for running in another thread (a pool's
-    threads do not inherit the caller's context variables)."""
+    """`function` under the deadline in force here, and as part of the request made here (its
+    log lines carry the request id), for running in another thread: a pool's threads do not
+    inherit the caller's context variables."""
     deadline = _CURRENT.get()
-    if deadline is None:
+    request = get_request_context()
+    if deadline is None and request is None:
         return function
 
     @functools.wraps(function)
-    def under_deadline(*args: P.args, **kwargs: P.kwargs) -> T:
-        with within(deadline):
-            return function(*args, **kwargs)
+    def in_callers_work(*args: P.args, **kwargs: P.kwargs) -> T:
+        token = set_request_context(request) if request is not None else None
+        try:
+            with within(deadline):
+                return function(*args, **kwargs)
+        finally:
+            if token is not None:
+                reset_request_context(token)
 
-    return under_deadline
+    return in_callers_work
 
 
 def bounded(context: CallContext, function: Callable[[], T]) -> T:

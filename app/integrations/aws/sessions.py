@@ -35,6 +35,12 @@ _LOADER = create_loader()
 _CLIENT_CREATION_LOCK = threading.Lock()
 
 PARTITION_HOME_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+
+# The shapes of AWS names as the OpenAPI document states them (ECMA-262 regular expressions).
+# Whether API Gateway exists in a region is `discovery.apigateway_regions`' answer.
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+REGION_PATTERN = r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$"
+
 # Sessions obtained through a role chain last at most an hour.
 ROLE_SESSION_SECONDS = 3600
 

@@ -21,12 +21,10 @@ const TYPE_FIELDS = {
     ["central_role_arn", "Central role ARN", { placeholder: "arn:aws:iam::111122223333:role/APIsecCentralRole", required: true }],
     ["child_role_name", "Child role name", { placeholder: "APIsecChildRole" }, { optional: true, advanced: true, help: "The role the StackSet created in every member account." }],
     ["session_name", "Session name", { placeholder: "APIsec-Onboarder" }, { optional: true, advanced: true, help: "Shows in your CloudTrail. 2 to 64 letters, digits and +=,.@_-" }],
-    ["external_id", "External id", {}, { optional: true, advanced: true, help: "Leave empty to use your tenant's external id." }],
   ],
   assume_role: [
     ["role_arn", "Role ARN", { placeholder: "arn:aws:iam::999988887777:role/APIGatewayAccessRole", required: true }],
     ["session_name", "Session name", { placeholder: "APIsec-Onboarder" }, { optional: true, advanced: true, help: "Shows in your CloudTrail. 2 to 64 letters, digits and +=,.@_-" }],
-    ["external_id", "External id", {}, { optional: true, advanced: true, help: "Leave empty to use your tenant's external id." }],
   ],
   aws_user: [
     ["access_key_id", "Access key id", { placeholder: "AKIA…", required: true }],

@@ -115,6 +115,14 @@ function connectionCard(connection, context) {
       fact("Account", connection.account_id && h("span", { class: "mono" }, connection.account_id)),
       fact("Last tested", lastTested),
     ),
+    connection.external_id_override
+      ? h(
+          "p",
+          { class: "alert alert-warn", role: "note", dataset: { notice: "external-id-override" } },
+          `This connection still assumes its role with an external id chosen by hand (${connection.external_id}). `,
+          "The next change to it switches to your tenant's external id: put that one in the role's trust policy first (Setup shows it).",
+        )
+      : null,
     h("div", { class: "actions" }, testButton),
     result,
     autoOnboardPanel(connection, context),
