@@ -6,6 +6,11 @@ schedule in memory: a schedule saved, changed or disabled through any API proces
 the next poll, and any number of schedulers can run side by side, since every claim is decided
 by the database.
 
+While the database does not answer, each poll and heartbeat logs one line and tries again
+next time; a run that ends meanwhile keeps its result here until the database takes it. A
+stopping scheduler gives its runs a grace period, interrupts the rest, and is gone within the
+grace period plus `STOP_WRITE_SECONDS`, whatever AWS and the database do.
+
 It runs inside `onboarder serve` in embedded mode (`embedded`), or as its own process
 (`onboarder scheduler`, `run`) beside stateless API processes in production.
 """
@@ -16,7 +21,9 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +43,10 @@ from app.schedules import runs
 from app.schedules.runs import Clock, RunServices
 
 logger = logging.getLogger(__name__)
+
+# After the grace period, the last writes (results held, runs interrupted) get this long, so a
+# stopping scheduler ends on time even when the database does not answer.
+STOP_WRITE_SECONDS = 5.0
 
 
 def worker_name() -> str:
@@ -58,10 +69,16 @@ class Scheduler:
         self.worker = worker or worker_name()
         self.poll_seconds = settings.scheduler_poll_seconds
         self.max_runs = settings.scheduler_max_runs
+        self.stop_grace_seconds = settings.scheduler_stop_grace_seconds
         self.stale_after = timedelta(seconds=settings.run_timeout_seconds)
         self._heartbeat_seconds = settings.run_heartbeat_seconds
         self._lock = threading.Lock()
         self._running: dict[uuid.UUID, threading.Thread] = {}
+        # Results of runs that ended while the database did not answer: written at every poll
+        # and heartbeat until it does, and kept alive by the heartbeat meanwhile.
+        self._unrecorded: dict[uuid.UUID, runs.RunOutcome] = {}
+        self._recording = threading.Lock()  # one writer of held results at a time
+        self._database_away = False
         self._stopping = threading.Event()
         # Polls never overlap (max_instances=1) and a late one is not repeated (coalesce).
         self._aps = BackgroundScheduler(
@@ -87,19 +104,57 @@ class Scheduler:
             extra={"worker": self.worker, "poll_seconds": self.poll_seconds},
         )
 
-    def stop(self, *, grace_seconds: float = 10.0) -> None:
-        """Stop polling, give the runs under way `grace_seconds` to end, fail the rest."""
+    def stop(self, *, grace_seconds: float | None = None) -> None:
+        """Claim nothing more, give the runs under way the grace period to end, then fail the
+        rest as run_interrupted in one write.
+
+        Returns within the grace period plus `STOP_WRITE_SECONDS`, whatever AWS and the
+        database do: run threads still waiting on AWS are left behind (they are daemons, and
+        their results can no longer overwrite the interrupted runs).
+        """
+        grace = self.stop_grace_seconds if grace_seconds is None else grace_seconds
+        # Polls from now on only write held results; runs that end write theirs without
+        # waiting for the database (what they cannot write is held, and written below).
         self._stopping.set()
-        self._aps.shutdown(wait=True)
+        deadline = time.monotonic() + grace
         with self._lock:
             threads = list(self._running.values())
         for thread in threads:
-            thread.join(timeout=grace_seconds)
-        left = self.running()
-        runs.interrupt(self.database, run_ids=left, worker=self.worker, now=self.clock())
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self._aps.running:
+            self._aps.shutdown(wait=False)  # a poll stuck on the database is not waited for
+        last = threading.Thread(target=self._last_writes, name="scheduler-stop", daemon=True)
+        last.start()
+        last.join(timeout=STOP_WRITE_SECONDS)
+        if last.is_alive():
+            logger.warning(
+                "auto-onboard scheduler stopped without its last writes: the database did not "
+                "answer within %s s; its runs left running are failed as run_abandoned after "
+                "ONBOARDER_RUN_TIMEOUT_SECONDS",
+                STOP_WRITE_SECONDS,
+                extra={"worker": self.worker},
+            )
+
+    def _last_writes(self) -> None:
+        interrupted = 0
+        try:
+            self._record_held()
+            with self._lock:
+                left = [run_id for run_id in self._running if run_id not in self._unrecorded]
+            interrupted = runs.interrupt(
+                self.database, run_ids=left, worker=self.worker, now=self.clock()
+            )
+        except Exception as exc:
+            self._failed(
+                "stop",
+                exc,
+                then="its runs left running are failed as run_abandoned after the run timeout",
+            )
+        with self._lock:
+            unrecorded = len(self._unrecorded)
         logger.info(
             "auto-onboard scheduler stopped",
-            extra={"worker": self.worker, "interrupted": len(left)},
+            extra={"worker": self.worker, "interrupted": interrupted, "unrecorded": unrecorded},
         )
 
     def wake(self) -> None:
@@ -112,14 +167,24 @@ class Scheduler:
         with self._lock:
             return list(self._running)
 
+    def unrecorded(self) -> list[uuid.UUID]:
+        """The runs that ended here and whose result the database has not taken yet."""
+        with self._lock:
+            return list(self._unrecorded)
+
     # ------------------------------------------------------------------ jobs
     def poll(self) -> None:
         try:
             self._poll()
-        except Exception:
-            logger.exception("auto-onboard scheduler poll failed; the next poll tries again")
+        except Exception as exc:
+            self._failed("poll", exc)
+        else:
+            self._reached()
 
     def _poll(self) -> None:
+        self._record_held()
+        if self._stopping.is_set():
+            return
         now = self.clock()
         runs.fail_stale_runs(self.database, now=now, timeout=self.stale_after)
         runs.claim_due_occurrences(self.database, now=now)
@@ -138,18 +203,90 @@ class Scheduler:
 
     def _execute(self, run_id: uuid.UUID) -> None:
         try:
-            runs.execute(self.database, self.services, run_id, worker=self.worker, clock=self.clock)
+            runs.execute(
+                self.database,
+                self.services,
+                run_id,
+                worker=self.worker,
+                clock=self.clock,
+                give_up=self._stopping,
+            )
+        except runs.ResultNotRecorded as held:
+            with self._lock:
+                self._unrecorded[run_id] = held.outcome
+            logger.warning(
+                "auto-onboard run result held until the database answers; written at the "
+                "next poll that reaches it",
+                extra={"run_id": str(run_id), "status": held.outcome.status},
+            )
+        except Exception:
+            logger.exception(
+                "auto-onboard run ended without a result", extra={"run_id": str(run_id)}
+            )
         finally:
             with self._lock:
                 self._running.pop(run_id, None)
 
+    def _record_held(self) -> None:
+        """Write the results held; raises, leaving the rest held, if the database is away."""
+        with self._recording:
+            with self._lock:
+                held = list(self._unrecorded.values())
+            for outcome in held:
+                try:
+                    runs.record(self.database, outcome)
+                except Exception as exc:
+                    if runs.database_unreachable(exc):
+                        raise
+                    logger.exception(
+                        "auto-onboard run result could not be written; it is dropped",
+                        extra={"run_id": str(outcome.run_id)},
+                    )
+                with self._lock:
+                    self._unrecorded.pop(outcome.run_id, None)
+
     def beat(self) -> None:
+        with self._lock:
+            alive = [*self._running, *self._unrecorded]
+        if not alive:
+            return
         try:
+            self._record_held()
             runs.heartbeat(
-                self.database, run_ids=self.running(), worker=self.worker, now=self.clock()
+                self.database,
+                run_ids=[*self.running(), *self.unrecorded()],
+                worker=self.worker,
+                now=self.clock(),
             )
-        except Exception:
-            logger.exception("auto-onboard heartbeat failed; the next one tries again")
+        except Exception as exc:
+            self._failed("heartbeat", exc)
+        else:
+            self._reached()
+
+    # ------------------------------------------------------------------ the database away
+    def _failed(self, job: str, exc: Exception, *, then: str | None = None) -> None:
+        """One line per job while the database is away (it is retried anyway), a traceback
+        for anything else."""
+        then = then or f"the next {job} tries again"
+        if not runs.database_unreachable(exc):
+            logger.exception("auto-onboard scheduler %s failed; %s", job, then)
+            return
+        with self._lock:
+            self._database_away = True
+        logger.warning(
+            "auto-onboard scheduler: the database is unreachable (%s); %s",
+            runs.describe_unreachable(exc),
+            then,
+            extra={"worker": self.worker},
+        )
+
+    def _reached(self) -> None:
+        with self._lock:
+            was_away, self._database_away = self._database_away, False
+        if was_away:
+            logger.info(
+                "auto-onboard scheduler: the database answers again", extra={"worker": self.worker}
+            )
 
 
 def build(
@@ -177,7 +314,8 @@ def embedded(app: FastAPI) -> Iterator[Scheduler]:
 
 
 def run(settings: Settings, box: SecretBox) -> int:
-    """`onboarder scheduler`: poll until SIGINT or SIGTERM, then stop cleanly."""
+    """`onboarder scheduler`: poll until SIGINT or SIGTERM, then stop within the grace period
+    plus `STOP_WRITE_SECONDS`."""
     database = Database.for_settings(settings)
     scheduler = build(settings, database, box)
     stop = threading.Event()
@@ -194,4 +332,28 @@ def run(settings: Settings, box: SecretBox) -> int:
     finally:
         scheduler.stop()
         database.dispose()
+    _exit_without_waiting_for_aws()
     return 0
+
+
+def _exit_without_waiting_for_aws() -> None:
+    """End the process here, once everything worth writing is written.
+
+    The interpreter's own exit joins every thread-pool thread, those of interrupted runs still
+    waiting on AWS (SDK calls run in thread pools) and a poll waiting on a database that does
+    not answer among them: it would hold the process for minutes after `stop` returned.
+    """
+    others = [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread() and thread.is_alive()
+    ]
+    if others:
+        logger.info(
+            "auto-onboard scheduler exits without waiting for its threads",
+            extra={"threads": len(others)},
+        )
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

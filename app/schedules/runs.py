@@ -9,6 +9,9 @@ database decides, never one process's memory:
 - A queued run is taken by one `UPDATE ... WHERE status = 'queued'`: one process gets the row.
 - A running run's process writes a heartbeat; a run whose heartbeat is older than the timeout
   is failed by whichever process notices, so a dead process never blocks its connection.
+- A run's end (its result, its interruption, its abandonment) is an `UPDATE ... WHERE status =
+  'running'`: the first to land is final. The one exception is a run taken for abandoned while
+  the database did not answer its living process, which then records what really happened.
 
 Executing a run never holds a transaction open while AWS answers: discovery runs first with
 no session, each API is inspected in AWS with no session, and only its write is a short
@@ -17,7 +20,10 @@ transaction of its own.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,7 +34,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, lazyload
 
 from app.applications import service as applications
@@ -48,8 +60,8 @@ from app.models.base import utcnow
 from app.schedules.schemas import RUN_COUNTERS
 from app.schedules.service import (
     cadence_of,
-    fail,
     fail_stale_runs_in,
+    failed_values,
     partition_of,
     run_settings,
 )
@@ -62,6 +74,11 @@ ApiKey = tuple[str, str, str]
 
 # Enough to say what went wrong without storing a novel per run.
 MAX_LISTED = 1000
+# How long a run's thread keeps trying to write its result, with back-off, while the
+# database does not answer; the scheduler then holds the result and tries at every poll.
+RESULT_WRITE_PATIENCE_SECONDS = 30.0
+_FIRST_RETRY_SECONDS = 0.2
+_LONGEST_RETRY_SECONDS = 5.0
 # Applications read per query when a run checks which discovered APIs are onboarded.
 _KEYS_PER_QUERY = 500
 
@@ -232,25 +249,47 @@ def fail_stale_runs(
         return fail_stale_runs_in(session, now=now, timeout=timeout, connection_id=connection_id)
 
 
-def interrupt(database: Database, *, run_ids: list[uuid.UUID], worker: str, now: datetime) -> None:
-    """Fail this worker's runs when its process stops before they end."""
+def interrupt(database: Database, *, run_ids: list[uuid.UUID], worker: str, now: datetime) -> int:
+    """Fail this worker's runs when its process stops before they end, in one statement.
+
+    Only runs still running: one whose result landed first keeps it. And an interrupted run is
+    final: its own result, arriving later, finds it no longer running and changes nothing.
+    """
     if not run_ids:
-        return
+        return 0
+    values = failed_values(
+        now=now,
+        code="run_interrupted",
+        message="The scheduler process stopped before the run ended.",
+        hint="Run it again (POST .../auto-onboard/runs), or wait for the next occurrence.",
+    )
     with database.session() as session:
-        for run in session.scalars(
-            select(AutoOnboardRun).where(
+        interrupted = session.execute(
+            update(AutoOnboardRun)
+            .where(
                 AutoOnboardRun.id.in_(run_ids),
                 AutoOnboardRun.worker == worker,
                 AutoOnboardRun.status == "running",
             )
-        ):
-            fail(
-                run,
-                now=now,
-                code="run_interrupted",
-                message="The scheduler process stopped before the run ended.",
-                hint="Run it again (POST .../auto-onboard/runs), or wait for the next occurrence.",
-            )
+            .values(heartbeat_at=now, **values)
+            .execution_options(synchronize_session=False)
+        )
+    return int(getattr(interrupted, "rowcount", 0))
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database did not answer (down, restarting, network, no free
+    connection), as opposed to refusing what was asked: worth trying again later."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def describe_unreachable(exc: BaseException) -> str:
+    """One line on why the database did not answer, for a log line without a traceback."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 # ------------------------------------------------------------------------------ executing
@@ -332,6 +371,64 @@ class _Work:
     timezone: str
 
 
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended, as its row will hold it: what is written when it finishes."""
+
+    run_id: uuid.UUID
+    worker: str
+    status: str
+    finished_at: datetime
+    counters: dict[str, int]
+    errors: list[dict[str, Any]]
+    skipped: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+    application_ids: list[str]
+    failures: int
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "finished_at": self.finished_at,
+            "heartbeat_at": self.finished_at,
+            **self.counters,
+            "errors": self.errors,
+            "skipped": self.skipped,
+            "results": self.results,
+            "application_ids": self.application_ids,
+        }
+
+    def unstorable(self) -> RunOutcome:
+        """What is written instead when the database refuses this outcome itself."""
+        error = {
+            "account_id": None,
+            "region": None,
+            "code": "internal_error",
+            "message": f"The run ended ({self.status}) but its result could not be stored.",
+            "hint": "Run it again; if it persists, report it with the run id.",
+        }
+        return RunOutcome(
+            run_id=self.run_id,
+            worker=self.worker,
+            status="failed",
+            finished_at=self.finished_at,
+            counters=dict.fromkeys(self.counters, 0),
+            errors=[error],
+            skipped=[],
+            results=[],
+            application_ids=[],
+            failures=self.failures,
+        )
+
+
+class ResultNotRecorded(Exception):
+    """A run ended but the database did not take its result within the patience given."""
+
+    def __init__(self, outcome: RunOutcome) -> None:
+        super().__init__(f"the result of run {outcome.run_id} is not recorded yet")
+        self.outcome = outcome
+
+
 def execute(
     database: Database,
     services: RunServices,
@@ -339,27 +436,153 @@ def execute(
     *,
     worker: str,
     clock: Clock = utcnow,
+    give_up: threading.Event | None = None,
 ) -> str:
-    """Execute a claimed run to its end and record what it did; returns its final status."""
+    """Execute a claimed run to its end and record what it did; returns its final status.
+
+    The result is written with back-off for `RESULT_WRITE_PATIENCE_SECONDS` while the database
+    does not answer (less once `give_up` is set); then `ResultNotRecorded` hands it to the
+    caller, which keeps it and calls `record` again later.
+    """
     tally = _Tally()
     try:
         work = _read_work(database, services, run_id)
         if work is None:
             return "failed"
         status = _perform(database, services, work, tally)
-    except Exception:
-        logger.exception("auto-onboard run failed unexpectedly", extra={"run_id": str(run_id)})
-        tally.error(
-            None,
-            account_id=None,
-            region=None,
-            code="internal_error",
-            message="The run stopped on an unexpected error.",
-            hint="Run it again; if it persists, report it with the run id.",
-        )
+    except Exception as exc:
+        if database_unreachable(exc):
+            logger.warning(
+                "auto-onboard run stopped: the database is unreachable (%s)",
+                describe_unreachable(exc),
+                extra={"run_id": str(run_id)},
+            )
+            tally.error(
+                None,
+                account_id=None,
+                region=None,
+                code="database_unavailable",
+                message="The database stopped answering during the run; what the run onboarded "
+                "until then is kept.",
+                hint="The next run onboards the rest.",
+            )
+        else:
+            logger.exception("auto-onboard run failed unexpectedly", extra={"run_id": str(run_id)})
+            tally.error(
+                None,
+                account_id=None,
+                region=None,
+                code="internal_error",
+                message="The run stopped on an unexpected error.",
+                hint="Run it again; if it persists, report it with the run id.",
+            )
         status = "failed"
-    _finish(database, run_id, worker=worker, status=status, tally=tally, now=clock())
+    outcome = _outcome(run_id, worker=worker, status=status, tally=tally, now=clock())
+    _record_patiently(database, outcome, give_up=give_up or threading.Event())
     return status
+
+
+def _record_patiently(database: Database, outcome: RunOutcome, *, give_up: threading.Event) -> None:
+    deadline = time.monotonic() + RESULT_WRITE_PATIENCE_SECONDS
+    delay = _FIRST_RETRY_SECONDS
+    for attempt in itertools.count():
+        try:
+            record(database, outcome)
+            return
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            if attempt == 0:
+                logger.warning(
+                    "auto-onboard run ended but the database is unreachable (%s); "
+                    "its result is written when it answers",
+                    describe_unreachable(exc),
+                    extra={"run_id": str(outcome.run_id), "status": outcome.status},
+                )
+            if time.monotonic() + delay > deadline or give_up.wait(delay):
+                raise ResultNotRecorded(outcome) from exc
+        delay = min(delay * 2, _LONGEST_RETRY_SECONDS)
+
+
+def record(database: Database, outcome: RunOutcome) -> bool:
+    """Write how a run ended; False when it is no longer this worker's to write.
+
+    Raises what the database raised when it did not answer (`database_unreachable`): try again
+    later. A result the database refuses for itself is replaced by an internal_error.
+    """
+    try:
+        written = _write(database, outcome)
+    except Exception as exc:
+        if database_unreachable(exc):
+            raise
+        logger.exception(
+            "auto-onboard run result could not be stored", extra={"run_id": str(outcome.run_id)}
+        )
+        outcome = outcome.unstorable()
+        written = _write(database, outcome)
+    if written:
+        logger.info(
+            "auto-onboard run finished",
+            extra={
+                "run_id": str(outcome.run_id),
+                "status": outcome.status,
+                "discovered": outcome.counters["discovered"],
+                "onboarded": outcome.counters["onboarded"],
+                "instances_added": outcome.counters["instances_added"],
+                "failures": outcome.failures,
+            },
+        )
+    else:
+        logger.info(
+            "auto-onboard run result dropped: the run had already ended",
+            extra={"run_id": str(outcome.run_id), "status": outcome.status},
+        )
+    return written
+
+
+def _write(database: Database, outcome: RunOutcome) -> bool:
+    ours = (AutoOnboardRun.id == outcome.run_id, AutoOnboardRun.worker == outcome.worker)
+    with database.session() as session:
+        # Only a run still running and still this worker's: one interrupted when its process
+        # stopped, taken for dead and given to another, or deleted with its connection stays.
+        written = session.execute(
+            update(AutoOnboardRun)
+            .where(*ours, AutoOnboardRun.status == "running")
+            .values(outcome.values())
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(written, "rowcount", 0) == 1:
+            return True
+        # Taken for abandoned while the database did not answer (its heartbeat could not be
+        # written either): the process was alive and knows what happened, so that is recorded.
+        run = session.execute(
+            select(AutoOnboardRun.status, AutoOnboardRun.finished_at, AutoOnboardRun.errors).where(
+                *ours
+            )
+        ).one_or_none()
+        if run is None or run.status != "failed" or not _abandoned(run.errors):
+            return False
+        corrected = session.execute(
+            update(AutoOnboardRun)
+            .where(
+                *ours,
+                AutoOnboardRun.status == "failed",
+                AutoOnboardRun.finished_at == run.finished_at,
+            )
+            .values(outcome.values())
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(corrected, "rowcount", 0) != 1:
+            return False
+    logger.info(
+        "auto-onboard run result replaces run_abandoned: its process was alive",
+        extra={"run_id": str(outcome.run_id)},
+    )
+    return True
+
+
+def _abandoned(errors: list[dict[str, Any]]) -> bool:
+    return bool(errors) and errors[-1].get("code") == "run_abandoned"
 
 
 def _read_work(database: Database, services: RunServices, run_id: uuid.UUID) -> _Work | None:
@@ -594,9 +817,9 @@ def _api_failed(tally: _Tally, api: DiscoveredApi, exc: DomainError) -> None:
     )
 
 
-def _finish(
-    database: Database, run_id: uuid.UUID, *, worker: str, status: str, tally: _Tally, now: datetime
-) -> None:
+def _outcome(
+    run_id: uuid.UUID, *, worker: str, status: str, tally: _Tally, now: datetime
+) -> RunOutcome:
     results = sorted(
         (
             entry
@@ -605,27 +828,16 @@ def _finish(
         ),
         key=lambda entry: (entry["account_id"], entry["region"]),
     )
-    with database.session() as session:
-        run = session.get(AutoOnboardRun, run_id)
-        if run is None or run.worker != worker:
-            return  # deleted with its connection, or taken for dead and given to another
-        run.status = status
-        run.finished_at = now
-        run.heartbeat_at = now
-        for what in RUN_COUNTERS:
-            setattr(run, what, tally.totals[what])
-        run.errors = [*run.errors, *tally.errors]
-        run.skipped = tally.skipped
-        run.results = results[:MAX_LISTED]
-        run.application_ids = tally.application_ids
-    logger.info(
-        "auto-onboard run finished",
-        extra={
-            "run_id": str(run_id),
-            "status": status,
-            "discovered": tally.totals["discovered"],
-            "onboarded": tally.totals["onboarded"],
-            "instances_added": tally.totals["instances_added"],
-            "failures": tally.failures,
-        },
+    return RunOutcome(
+        run_id=run_id,
+        worker=worker,
+        status=status,
+        finished_at=now,
+        counters={what: tally.totals[what] for what in RUN_COUNTERS},
+        # A running run has no errors of its own: they are all written here, when it ends.
+        errors=tally.errors,
+        skipped=tally.skipped,
+        results=results[:MAX_LISTED],
+        application_ids=tally.application_ids,
+        failures=tally.failures,
     )

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -188,35 +188,50 @@ def request_run(
     return run
 
 
-def fail(run: AutoOnboardRun, *, now: datetime, code: str, message: str, hint: str) -> None:
-    """End a run as failed, for a reason outside AWS (its process died or stopped)."""
-    run.status = "failed"
-    run.finished_at = now
+def failed_values(*, now: datetime, code: str, message: str, hint: str) -> dict[str, object]:
+    """What a run that failed for a reason outside AWS (its process died or stopped) becomes.
+
+    Written by a conditional UPDATE on a run still `running`: a running run has no errors yet
+    (a run's errors are written when it ends), so this one is its only error.
+    """
     error = {"account_id": None, "region": None, "code": code, "message": message, "hint": hint}
-    run.errors = [*run.errors, error]
+    return {"status": "failed", "finished_at": now, "errors": [error]}
 
 
 def fail_stale_runs_in(
     session: Session, *, now: datetime, timeout: timedelta, connection_id: uuid.UUID | None = None
 ) -> list[uuid.UUID]:
-    statement = select(AutoOnboardRun).where(
-        AutoOnboardRun.status == "running", AutoOnboardRun.heartbeat_at < now - timeout
+    cutoff = now - timeout
+    statement = select(AutoOnboardRun.id, AutoOnboardRun.worker, AutoOnboardRun.heartbeat_at).where(
+        AutoOnboardRun.status == "running", AutoOnboardRun.heartbeat_at < cutoff
     )
     if connection_id is not None:
         statement = statement.where(AutoOnboardRun.connection_id == connection_id)
     failed = []
-    for run in session.scalars(statement):
-        last = run.heartbeat_at.isoformat() if run.heartbeat_at else "never"
-        fail(
-            run,
-            now=now,
-            code="run_abandoned",
-            message=f"The process running it ({run.worker}) stopped answering; last heard of "
-            f"at {last}.",
-            hint="The next run starts afresh and onboards what this one did not.",
+    for run_id, worker, heartbeat_at in session.execute(statement).all():
+        last = heartbeat_at.isoformat() if heartbeat_at else "never"
+        # Only if it is still running and still silent: a heartbeat or the run's own result
+        # that lands meanwhile wins, and is never overwritten by run_abandoned.
+        taken = session.execute(
+            update(AutoOnboardRun)
+            .where(
+                AutoOnboardRun.id == run_id,
+                AutoOnboardRun.status == "running",
+                AutoOnboardRun.heartbeat_at < cutoff,
+            )
+            .values(
+                failed_values(
+                    now=now,
+                    code="run_abandoned",
+                    message=f"The process running it ({worker}) stopped answering; last heard "
+                    f"of at {last}.",
+                    hint="The next run starts afresh and onboards what this one did not.",
+                )
+            )
+            .execution_options(synchronize_session=False)
         )
-        failed.append(run.id)
-    session.flush()
+        if getattr(taken, "rowcount", 0) == 1:
+            failed.append(run_id)
     for run_id in failed:
         logger.warning("auto-onboard run abandoned by its process", extra={"run_id": str(run_id)})
     return failed

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,3 +124,11 @@ def finish_all(database: Database) -> None:
             .where(AutoOnboardRun.status.in_(("queued", "running")))
             .values(status="succeeded")
         )
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the scheduler did not get there in time")
+        time.sleep(0.02)

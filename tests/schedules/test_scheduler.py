@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from tests.schedules.conftest import (
     saved_schedule,
     stored_runs,
     utc,
+    wait_for,
 )
 
 
@@ -336,14 +337,6 @@ def test_the_database_refuses_a_second_claim_of_an_occurrence(
 
 
 # ------------------------------------------------------------------------------ a live scheduler
-def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the scheduler did not get there in time")
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """One clock for the API (saving computes the next run) and the scheduler."""
