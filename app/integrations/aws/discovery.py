@@ -328,37 +328,27 @@ class DiscoveryEngine:
         region: str,
         work: Callable[[RegionAccess], T],
     ) -> T:
-        """Run `work` in one account and region of the connection, in the calling thread."""
+        """Run `work` in one account and region of the connection, in the calling thread,
+        under the context's deadline and the bound of one region."""
         with within(context.deadline), within(context.region_deadline()):
-            return self._in_region(spec, context, account_id=account_id, region=region, work=work)
-
-    def _in_region(
-        self,
-        spec: CredentialSpec,
-        context: ProbeContext,
-        *,
-        account_id: str | None,
-        region: str,
-        work: Callable[[RegionAccess], T],
-    ) -> T:
-        source = spec.accounts(replace(context, sessions=self.sessions))
-        only = source.default_account()
-        if account_id is None:
-            account_id = only
-        elif only is not None and account_id != only:
-            raise AccountNotReached(account_id)
-        if account_id is None:
-            raise AccountNotReached(None)
-        session = source.session_for(account_id)
-        clients = self.clients_for(context.timeouts)
-        access = RegionAccess(
-            account_id=account_id,
-            region=region,
-            call=self._caller(account_id, region),
-            client_for=lambda service: clients.client(service, region),
-        )
-        with clients.acting_as(session):
-            return work(access)
+            source = spec.accounts(replace(context, sessions=self.sessions))
+            only = source.default_account()
+            if account_id is None:
+                account_id = only
+            elif only is not None and account_id != only:
+                raise AccountNotReached(account_id)
+            if account_id is None:
+                raise AccountNotReached(None)
+            session = source.session_for(account_id)
+            clients = self.clients_for(context.timeouts)
+            access = RegionAccess(
+                account_id=account_id,
+                region=region,
+                call=self._caller(account_id, region),
+                client_for=lambda service: clients.client(service, region),
+            )
+            with clients.acting_as(session):
+                return work(access)
 
     # ------------------------------------------------------------------ APIs
     def discover(
