@@ -19,14 +19,15 @@ from botocore.stub import Stubber
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.integrations.aws.apigateway import DiscoveredApi, describe_api
+from app.integrations.aws.apigateway import DiscoveredApi, DiscoveredStage, describe_api
 from app.integrations.aws.definitions import (
     DefinitionError,
     Operation,
+    StageDefinition,
+    StageReader,
     Surface,
-    attack_surface,
     build_definition,
-    fetch_definition,
+    validate_document,
     with_servers,
 )
 from app.integrations.aws.demo_organization import SeededOrganization
@@ -40,7 +41,7 @@ CREDENTIALS = {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_k
 CREATED = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def call(fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def call(fetch: Callable[[], dict[str, Any]], /, *, quota: str | None = None) -> dict[str, Any]:
     return call_aws(CallContext(action="apigateway:GET"), fetch)
 
 
@@ -90,6 +91,13 @@ def plan_rest(v1: Stubber, export: dict[str, Any] | Exception) -> None:
     v1.add_response(
         "get_stages", {"item": [{"stageName": "prod", "deploymentId": "d1"}]}, {"restApiId": "r1"}
     )
+    plan_export(v1, export)
+    # A deployment that answers no apisummary: the operations are read from the draft.
+    v1.add_response(
+        "get_deployment",
+        {"id": "d1"},
+        {"restApiId": "r1", "deploymentId": "d1", "embed": ["apisummary"]},
+    )
     v1.add_response(
         "get_authorizers",
         {"items": [{"id": "a1", "name": "orders-auth", "type": "REQUEST"}], "position": "p1"},
@@ -129,6 +137,9 @@ def plan_rest(v1: Stubber, export: dict[str, Any] | Exception) -> None:
         _method("COGNITO_USER_POOLS", authorizerId="a2"),
         {"restApiId": "r1", "resourceId": "s", "httpMethod": "DELETE"},
     )
+
+
+def plan_export(v1: Stubber, export: dict[str, Any] | Exception) -> None:
     params = {
         "restApiId": "r1",
         "stageName": "prod",
@@ -147,8 +158,8 @@ def plan_rest(v1: Stubber, export: dict[str, Any] | Exception) -> None:
 
 def read_api(
     client_for: Callable[[str], Any], api_id: str, stage: str
-) -> tuple[DiscoveredApi, Surface, Any]:
-    """What onboarding reads of an API: the API and stages, its surface, its definition."""
+) -> tuple[DiscoveredApi, Surface, Any, StageDefinition]:
+    """What onboarding reads of an API: the API and stages, then what the stage serves."""
     api = describe_api(
         call=call,
         client_for=client_for,
@@ -157,19 +168,13 @@ def read_api(
         api_id=api_id,
     )
     assert api is not None
-    surface = attack_surface(call=call, client_for=client_for, api=api)
-    definition = fetch_definition(
-        call=call,
-        client_for=client_for,
-        api=api,
-        stage=stage,
-        surface=surface,
-        max_bytes=1_000_000,
-    )
-    return api, surface, definition
+    read = StageReader(call=call, client_for=client_for, api=api, max_bytes=1_000_000).read(stage)
+    return api, read.surface, read.definition, read
 
 
-def rest_onboarding(export: dict[str, Any] | Exception) -> tuple[DiscoveredApi, Surface, Any]:
+def rest_onboarding(
+    export: dict[str, Any] | Exception,
+) -> tuple[DiscoveredApi, Surface, Any, StageDefinition]:
     v1, stubber = stubbed("apigateway")
     plan_rest(stubber, export)
     client_for = clients(apigateway=v1)
@@ -180,7 +185,7 @@ def rest_onboarding(export: dict[str, Any] | Exception) -> tuple[DiscoveredApi, 
 
 
 def test_a_rest_api_gets_its_openapi_3_export_and_every_page_of_its_surface() -> None:
-    _, surface, definition = rest_onboarding(OAS30)
+    _, surface, definition, read = rest_onboarding(OAS30)
 
     assert definition.format == "openapi_3"
     assert definition.source == "aws_export"
@@ -201,10 +206,114 @@ def test_a_rest_api_gets_its_openapi_3_export_and_every_page_of_its_surface() ->
     assert surface.unauthenticated == 2
     assert surface.api_key == 1
     assert surface.authorizer_types == {"COGNITO_USER_POOLS": 1, "REQUEST": 1}
+    # The deployment answered no apisummary: the draft stood in, and the definition says so.
+    assert read.source == "draft_resources"
+
+
+def test_a_rest_stage_reads_its_operations_from_its_deployment_not_the_draft() -> None:
+    """GetDeployment's apisummary (shaped as botocore's model says) gives each deployed
+    method's authorization and API key; the stage's export names the authorizers and the
+    integrations. Neither GetResources nor GetAuthorizers is asked for."""
+    v1, stubber = stubbed("apigateway")
+    stubber.add_response("get_rest_api", {"id": "r1", "name": "orders"}, {"restApiId": "r1"})
+    stubber.add_response(
+        "get_stages",
+        {"item": [{"stageName": "prod", "deploymentId": "d1", "webAclArn": "arn:waf"}]},
+        {"restApiId": "r1"},
+    )
+    export = {
+        **OAS30,
+        "paths": {
+            "/orders": {
+                "post": {
+                    "security": [{"orders-auth": []}],
+                    "responses": {"200": {"description": "ok"}},
+                    "x-amazon-apigateway-integration": {"type": "http_proxy"},
+                },
+                "options": {
+                    "responses": {"200": {"description": "ok"}},
+                    "x-amazon-apigateway-integration": {"type": "mock"},
+                },
+            },
+            "/health": {
+                "get": {
+                    "security": [{"api_key": []}],
+                    "responses": {"200": {"description": "ok"}},
+                    "x-amazon-apigateway-integration": {"type": "mock"},
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "orders-auth": {
+                    "type": "apiKey",
+                    "name": "Authorization",
+                    "in": "header",
+                    "x-amazon-apigateway-authtype": "custom",
+                    "x-amazon-apigateway-authorizer": {"type": "token"},
+                },
+                "api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"},
+            }
+        },
+    }
+    plan_export(stubber, export)
+    stubber.add_response(
+        "get_deployment",
+        {
+            "id": "d1",
+            "apiSummary": {
+                "/orders": {
+                    "POST": {"authorizationType": "CUSTOM", "apiKeyRequired": False},
+                    "OPTIONS": {"authorizationType": "NONE", "apiKeyRequired": False},
+                },
+                "/health": {"GET": {"authorizationType": "NONE", "apiKeyRequired": True}},
+            },
+        },
+        {"restApiId": "r1", "deploymentId": "d1", "embed": ["apisummary"]},
+    )
+    with stubber:
+        api, surface, _, read = read_api(clients(apigateway=v1), "r1", "prod")
+        stubber.assert_no_pending_responses()
+
+    assert read.source == "deployment"
+    assert read.deployment_id == "d1"
+    assert read.validation.valid, read.validation.errors
+    assert api.stages[0].web_acl_arn == "arn:waf"
+    by_key = {f"{op.method} {op.path}": op for op in surface.operations}
+    assert by_key["POST /orders"].exposure == "authenticated"
+    assert (by_key["POST /orders"].authorizer_type, by_key["POST /orders"].authorizer_name) == (
+        "TOKEN",
+        "orders-auth",
+    )
+    assert by_key["OPTIONS /orders"].exposure == "cors_preflight"
+    assert by_key["GET /health"].exposure == "api_key_only"
+    assert surface.counts() == {
+        "operations": 3,
+        "unauthenticated_operations": 1,
+        "api_key_operations": 1,
+        "cors_preflight_operations": 1,
+    }
+
+
+def test_an_export_that_is_not_valid_openapi_is_kept_and_flagged() -> None:
+    """moto's export of a REST API is Swagger 2.0 with upper-case method keys, which the
+    specification does not allow: the definition is stored as exported, marked invalid."""
+    invalid = {
+        "swagger": "2.0",
+        "info": {"title": "orders", "version": "1"},
+        "paths": {"/orders": {"GET": {"responses": {}}}},
+    }
+    _, _, definition, read = rest_onboarding(invalid)
+
+    assert definition.document == invalid
+    assert definition.format == "swagger_2"
+    assert read.validation.valid is False
+    assert read.validation.errors
+    assert len(read.validation.errors) <= 20
 
 
 def test_a_failed_rest_export_falls_back_to_a_definition_built_from_the_resources() -> None:
-    _, _, definition = rest_onboarding(Exception("BadRequestException"))
+    _, _, definition, read = rest_onboarding(Exception("BadRequestException"))
 
     assert definition.source == "built"
     assert definition.format == "openapi_3"
@@ -215,6 +324,7 @@ def test_a_failed_rest_export_falls_back_to_a_definition_built_from_the_resource
     assert paths["/orders"]["post"]["x-amazon-apigateway-api-key-required"] is True
     assert paths["/staff/{id}"]["delete"]["parameters"][0]["name"] == "id"
     assert paths["/"]["get"]["security"] == []
+    assert read.validation.valid, read.validation.errors
 
 
 def export_prod_stage(v1: Any) -> None:
@@ -232,14 +342,8 @@ def export_prod_stage(v1: Any) -> None:
         {},
         "https://r1.execute-api.eu-west-1.amazonaws.com",
     )
-    fetch_definition(
-        call=call,
-        client_for=clients(apigateway=v1),
-        api=api,
-        stage="prod",
-        surface=Surface(()),
-        max_bytes=1024,
-    )
+    api.stages = [DiscoveredStage("prod", "d1", None, None)]
+    StageReader(call=call, client_for=clients(apigateway=v1), api=api, max_bytes=1024).read("prod")
 
 
 @pytest.mark.parametrize(
@@ -271,10 +375,29 @@ def test_a_throttled_export_fails_instead_of_falling_back() -> None:
 
 
 def test_an_http_api_gets_its_export_from_export_api() -> None:
+    answered = {"responses": {"default": {"description": "Default response"}}}
     exported = {
         "openapi": "3.0.1",
         "info": {"title": "catalog", "version": "1"},
-        "paths": {"/items": {"get": {}}, "/{proxy+}": {"x-amazon-apigateway-any-method": {}}},
+        "paths": {
+            "/items": {"get": answered},
+            "/$default": {
+                "x-amazon-apigateway-any-method": {**answered, "security": [{"lambda-auth": []}]}
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "lambda-auth": {
+                    "type": "apiKey",
+                    "name": "Authorization",
+                    "in": "header",
+                    "x-amazon-apigateway-authorizer": {
+                        "type": "request",
+                        "authorizerPayloadFormatVersion": "2.0",
+                    },
+                }
+            }
+        },
     }
     v1, s1 = stubbed("apigateway")
     v2, s2 = stubbed("apigatewayv2")
@@ -299,21 +422,7 @@ def test_an_http_api_gets_its_export_from_export_api() -> None:
     s2.add_response(
         "get_stages", {"Items": [{"StageName": "$default"}]}, {"ApiId": "h1", "MaxResults": "500"}
     )
-    s2.add_response(
-        "get_routes",
-        {
-            "Items": [
-                {"RouteKey": "GET /items", "AuthorizationType": "NONE"},
-                {"RouteKey": "$default", "AuthorizationType": "CUSTOM", "AuthorizerId": "z1"},
-            ]
-        },
-        {"ApiId": "h1", "MaxResults": "500"},
-    )
-    s2.add_response(
-        "get_authorizer",
-        {"AuthorizerId": "z1", "Name": "lambda-auth", "AuthorizerType": "REQUEST"},
-        {"ApiId": "h1", "AuthorizerId": "z1"},
-    )
+    # The stage's export is what the stage serves: no GetRoutes (the draft) is asked for.
     s2.add_response(
         "export_api",
         {"body": json.dumps(exported).encode()},
@@ -328,14 +437,19 @@ def test_an_http_api_gets_its_export_from_export_api() -> None:
     client_for = clients(apigateway=v1, apigatewayv2=v2)
 
     with s1, s2:
-        api, surface, definition = read_api(client_for, "h1", "$default")
+        api, surface, definition, read = read_api(client_for, "h1", "$default")
         s2.assert_no_pending_responses()
 
     assert api.stages[0].instance_urls == ["https://h1.execute-api.eu-west-1.amazonaws.com"]
     assert (definition.source, definition.format) == ("aws_export", "openapi_3")
     assert definition.document == exported
+    assert read.source == "stage_export"
+    assert read.validation.valid, read.validation.errors
     by_key = {f"{op.method} {op.path}": op for op in surface.operations}
+    assert set(by_key) == {"GET /items", "ANY /{proxy+}"}
     assert by_key["ANY /{proxy+}"].authorizer_type == "REQUEST"
+    assert by_key["ANY /{proxy+}"].authorizer_name == "lambda-auth"
+    assert by_key["GET /items"].exposure == "public"
     assert surface.unauthenticated == 1
 
 
@@ -363,7 +477,8 @@ def test_a_built_definition_declares_path_parameters_and_catch_all_routes() -> N
 
     assert document["info"] == {"title": "catalog", "version": "2026-03-01", "description": "Items"}
     catch_all = document["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"]
-    assert catch_all["parameters"][0]["name"] == "proxy"
+    assert catch_all["parameters"][0]["name"] == "proxy+"
+    assert validate_document(document, "openapi_3").valid
     assert catch_all["security"] == [{"sigv4": []}]
     item = document["paths"]["/items/{id}/parts/{part}"]["get"]
     assert [p["name"] for p in item["parameters"]] == ["id", "part"]

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.integrations.aws.apigateway import list_region
+from app.integrations.aws.apigateway import GET_RESOURCES, list_region
 from app.integrations.aws.credentials import (
     AwsUserCredentials,
     CentralRoleCredentials,
@@ -140,7 +140,7 @@ def test_every_listing_is_read_to_its_last_page_asking_for_the_largest_pages() -
     )
     calls: list[str] = []
 
-    def call(fetch: Any) -> Any:
+    def call(fetch: Any, /, *, quota: str | None = None) -> Any:
         calls.append("call")
         return fetch()
 
@@ -380,3 +380,23 @@ def test_regions_report_an_opt_in_region_that_is_not_enabled(
     assert regions["eu-south-1"]["opt_in"] is True
     assert regions["eu-south-1"]["enabled"] is True  # moto answers there
     assert len(regions) >= 30
+
+
+def test_get_resources_has_its_own_quota_per_account_beside_the_control_plane() -> None:
+    """AWS's fixed quota for GetResources is 5 requests every 2 seconds per account: past a
+    burst of 5, each waits 0.4 s more, whatever the region, while other calls go on."""
+    slept: list[float] = []
+    engine = DiscoveryEngine(sleep=lambda seconds: slept.append(round(seconds, 1)))
+    in_ireland = engine._caller("111122223333", "eu-west-1")
+    in_virginia = engine._caller("111122223333", "us-east-1")
+    elsewhere = engine._caller("444455556666", "eu-west-1")
+
+    for _ in range(5):
+        in_ireland(lambda: {}, quota=GET_RESOURCES)
+    assert slept == []
+    in_ireland(lambda: {}, quota=GET_RESOURCES)
+    in_virginia(lambda: {}, quota=GET_RESOURCES)  # the same account: the same quota
+    assert slept == [0.4, 0.8]
+    in_ireland(lambda: {})  # GetRestApis and the rest are not held back by it
+    elsewhere(lambda: {}, quota=GET_RESOURCES)  # nor is another account
+    assert slept == [0.4, 0.8]

@@ -12,15 +12,27 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from app.integrations.aws.errors import AwsError
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Call = Callable[[Callable[[], dict[str, Any]]], dict[str, Any]]
 ClientFor = Callable[[str], Any]
+# Operations with a quota of their own besides the control plane's: AWS's fixed quota for
+# GetResources is 5 requests every 2 seconds per account.
+GET_RESOURCES = "GetResources"
+
+
+class Call(Protocol):
+    """Makes one AWS request under discovery's quotas and retries; `quota` names an
+    operation's own quota where AWS has one (GET_RESOURCES)."""
+
+    def __call__(
+        self, fetch: Callable[[], dict[str, Any]], /, *, quota: str | None = None
+    ) -> dict[str, Any]: ...
+
 
 # GetRestApis, GetDomainNames, GetBasePathMappings: "the maximum value is 500".
 V1_PAGE_SIZE = 500
@@ -34,6 +46,8 @@ class CustomDomain:
     domain_name: str
     base_path: str
     stage: str | None
+    # The domain asks callers for a client certificate (mutualTlsAuthentication).
+    mutual_tls: bool = False
 
 
 @dataclass
@@ -43,6 +57,10 @@ class DiscoveredStage:
     created_at: datetime | None
     updated_at: datetime | None
     instance_urls: list[str] = field(default_factory=list)
+    web_acl_arn: str | None = None  # REST stages only: the WAF web ACL in front of it
+    # A canary serves part of the stage's traffic from another deployment (REST only).
+    canary_deployment_id: str | None = None
+    canary_percent_traffic: float | None = None
 
 
 @dataclass
@@ -61,6 +79,13 @@ class DiscoveredApi:
     execute_api_endpoint_disabled: bool = False
     stages: list[DiscoveredStage] = field(default_factory=list)
     custom_domains: list[CustomDomain] = field(default_factory=list)
+    policy: str | None = None  # a REST API's resource policy, as AWS holds it (JSON text)
+
+    @property
+    def reachable_from(self) -> str:
+        """Private APIs answer only inside the customer's VPCs (through an interface endpoint):
+        a scanner outside them cannot reach any of their URLs."""
+        return "vpc_only" if self.endpoint_type == "PRIVATE" else "internet"
 
     @property
     def custom_domain_urls(self) -> list[str]:
@@ -92,6 +117,7 @@ def all_pages(
     items: str,
     next_key: str,
     request_key: str,
+    quota: str | None = None,
     **params: Any,
 ) -> list[dict[str, Any]]:
     """Every item of a listing, page after page, each page one quota-checked request."""
@@ -102,7 +128,7 @@ def all_pages(
         arguments = dict(params)
         if token:
             arguments[request_key] = token
-        page = call(lambda arguments=arguments: fetch(**arguments))  # type: ignore[misc]
+        page = call(lambda arguments=arguments: fetch(**arguments), quota=quota)  # type: ignore[misc]
         collected.extend(page.get(items, []))
         token = page.get(next_key)
         if not token or token in seen:
@@ -111,7 +137,7 @@ def all_pages(
 
 
 def _v1_pages(
-    call: Call, fetch: Callable[..., dict[str, Any]], **params: Any
+    call: Call, fetch: Callable[..., dict[str, Any]], *, quota: str | None = None, **params: Any
 ) -> list[dict[str, Any]]:
     """apigateway listings: `items`, paged by `position`, at most 500 a page."""
     return all_pages(
@@ -120,6 +146,7 @@ def _v1_pages(
         items="items",
         next_key="position",
         request_key="position",
+        quota=quota,
         limit=V1_PAGE_SIZE,
         **params,
     )
@@ -158,6 +185,7 @@ def _rest_api(item: dict[str, Any], account_id: str, region: str) -> DiscoveredA
         tags=dict(item.get("tags") or {}),
         api_endpoint=f"https://{execute_api_host(api_id, region)}",
         execute_api_endpoint_disabled=bool(item.get("disableExecuteApiEndpoint")),
+        policy=item.get("policy") or None,
     )
 
 
@@ -182,6 +210,9 @@ def _rest_stages(call: Call, client: Any, api: DiscoveredApi) -> list[Discovered
             created_at=_as_datetime(stage.get("createdDate")),
             updated_at=_as_datetime(stage.get("lastUpdatedDate")),
             instance_urls=_rest_stage_urls(api, stage["stageName"]),
+            web_acl_arn=stage.get("webAclArn") or None,
+            canary_deployment_id=(stage.get("canarySettings") or {}).get("deploymentId"),
+            canary_percent_traffic=(stage.get("canarySettings") or {}).get("percentTraffic"),
         )
         for stage in stages
     ]
@@ -198,7 +229,8 @@ def _rest_domains(call: Call, client: Any, apis: dict[str, DiscoveredApi]) -> No
                 continue
             base_path = mapping.get("basePath") or ""
             base_path = "" if base_path == "(none)" else base_path
-            _add_domain(api, "https", name, base_path, mapping.get("stage"))
+            mutual_tls = bool((domain.get("mutualTlsAuthentication") or {}).get("truststoreUri"))
+            _add_domain(api, "https", name, base_path, mapping.get("stage"), mutual_tls)
 
 
 # ---------------------------------------------------------------- HTTP and WebSocket (v2)
@@ -254,18 +286,37 @@ def _v2_domains(call: Call, client: Any, apis: dict[str, DiscoveredApi]) -> None
             api = apis.get(mapping.get("ApiId", ""))
             if api is not None:
                 scheme = "wss" if api.protocol == "WEBSOCKET" else "https"
+                mutual_tls = bool(
+                    (domain.get("MutualTlsAuthentication") or {}).get("TruststoreUri")
+                )
                 _add_domain(
-                    api, scheme, name, mapping.get("ApiMappingKey") or "", mapping.get("Stage")
+                    api,
+                    scheme,
+                    name,
+                    mapping.get("ApiMappingKey") or "",
+                    mapping.get("Stage"),
+                    mutual_tls,
                 )
 
 
 def _add_domain(
-    api: DiscoveredApi, scheme: str, domain: str, base_path: str, stage: str | None
+    api: DiscoveredApi,
+    scheme: str,
+    domain: str,
+    base_path: str,
+    stage: str | None,
+    mutual_tls: bool = False,
 ) -> None:
     url = f"{scheme}://{domain}/{base_path}" if base_path else f"{scheme}://{domain}"
     if url not in api.custom_domain_urls:
         api.custom_domains.append(
-            CustomDomain(url=url, domain_name=domain, base_path=base_path, stage=stage)
+            CustomDomain(
+                url=url,
+                domain_name=domain,
+                base_path=base_path,
+                stage=stage,
+                mutual_tls=mutual_tls,
+            )
         )
 
 

@@ -33,7 +33,13 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
-from app.integrations.aws.apigateway import Call, ClientFor, DiscoveredApi, list_region
+from app.integrations.aws.apigateway import (
+    GET_RESOURCES,
+    Call,
+    ClientFor,
+    DiscoveredApi,
+    list_region,
+)
 from app.integrations.aws.credentials import (
     AccountSource,
     AccountStatus,
@@ -61,6 +67,11 @@ logger = logging.getLogger(__name__)
 # API Gateway control plane, per account and region (AWS's documented default quota).
 APIGATEWAY_RATE = 10.0
 APIGATEWAY_BURST = 40
+# GetResources has a fixed quota of its own: 5 requests every 2 seconds per account. AWS's
+# table of fixed quotas says "per account"; one bucket across the account's regions is the
+# reading that never exceeds it.
+GET_RESOURCES_RATE = 2.5
+GET_RESOURCES_BURST = 5
 
 RegionStatus = Literal["ok", "not_enabled", "failed"]
 T = TypeVar("T")
@@ -218,6 +229,9 @@ class DiscoveryEngine:
         self.clients = self.clients_for(RUN_TIMEOUTS)
         self.sessions = SessionCache()
         self.limiter = RateLimiter(rate, burst, sleep=sleep)
+        self.quotas = {
+            GET_RESOURCES: RateLimiter(GET_RESOURCES_RATE, GET_RESOURCES_BURST, sleep=sleep)
+        }
         self.throttle_retries = throttle_retries
         self._sleep = sleep
 
@@ -467,9 +481,14 @@ class DiscoveryEngine:
         key = (account_id, region)
         context = CallContext(action="apigateway:GET", account_id=account_id, region=region)
 
-        def call(fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        def call(
+            fetch: Callable[[], dict[str, Any]], /, *, quota: str | None = None
+        ) -> dict[str, Any]:
+            own = self.quotas.get(quota) if quota else None
             attempt = 0
             while True:
+                if own is not None:
+                    own.acquire(account_id)
                 self.limiter.acquire(key)
                 try:
                     return call_aws(context, fetch)
@@ -483,6 +502,8 @@ class DiscoveryEngine:
                         raise
                 attempt += 1
                 self.limiter.drain(key)
+                if own is not None:
+                    own.drain(account_id)
                 self._sleep(wait)
 
         return call
