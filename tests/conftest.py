@@ -16,6 +16,8 @@ from typing import Any
 
 import botocore.handlers
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.validate import validate_parameters
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -56,6 +58,46 @@ def _no_transaction_open(model: Any = None, **_: Any) -> None:
 
 
 botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _no_transaction_open))
+
+
+# ---------------------------------------------- AWS answers where moto lacks them (as a Stubber)
+# (service name, operation) -> a function of the request's parameters giving AWS's answer, or
+# None to let moto answer. Filled by the `aws_answers` fixture.
+AWS_ANSWERS: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any] | None]] = {}
+
+
+def _keep_parameters(params: Any = None, context: Any = None, **_: Any) -> None:
+    if context is not None and params is not None:
+        context["onboarder_test_parameters"] = dict(params)
+
+
+def _answer_where_moto_lacks(model: Any = None, context: Any = None, **_: Any) -> Any:
+    """Like botocore's Stubber, but for one operation of every client while moto answers the
+    rest: the answer is validated against the operation's output shape in the service model,
+    so it is shaped exactly as AWS's would be."""
+    if model is None or not AWS_ANSWERS:
+        return None
+    answer_for = AWS_ANSWERS.get((model.service_model.service_name, model.name))
+    if answer_for is None:
+        return None
+    answer = answer_for(dict((context or {}).get("onboarder_test_parameters") or {}))
+    if answer is None:
+        return None
+    if model.output_shape is not None:
+        validate_parameters(answer, model.output_shape)
+    return AWSResponse(None, 200, {}, None), answer
+
+
+botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _keep_parameters))
+botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _answer_where_moto_lacks))
+
+
+@pytest.fixture
+def aws_answers() -> Iterator[dict[tuple[str, str], Callable[[dict[str, Any]], Any]]]:
+    """Answer chosen operations as AWS would where moto cannot (and say so in the test)."""
+    AWS_ANSWERS.clear()
+    yield AWS_ANSWERS
+    AWS_ANSWERS.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -12,11 +12,14 @@ from app.applications.schemas import (
     ApplicationCreate,
     ApplicationRead,
     ApplicationSourceRead,
+    CanaryRead,
     DefinitionRead,
+    ExposureCounts,
     InstanceRead,
     InstanceSelection,
     OperationList,
     OperationRead,
+    ProtectionsRead,
 )
 from app.core.db import DatabaseRoute, SessionDep
 from app.core.openapi import problem, problems
@@ -31,12 +34,40 @@ _ONBOARDING_PROBLEMS = problems(409, 502, 504)
 
 
 def to_read(application: Application) -> ApplicationRead:
-    return _read(application, application.instances, application.definition)
+    return _read(application, application.instances, application.current_definitions)
 
 
-def _read(application: Application, instances: Iterable[Any], definition: Any) -> ApplicationRead:
-    """`instances` and `definition` are the ORM relationships, or a list's plain rows with the
-    same column names."""
+def _definition(definition: Any) -> DefinitionRead:
+    return DefinitionRead(
+        stage=definition.stage,
+        deployment_id=definition.deployment_id,
+        version=definition.version,
+        format=definition.format,
+        source=definition.source,
+        document_source=definition.document_source,
+        export_error=definition.export_error,
+        valid=definition.valid,
+        validation_errors=definition.validation_errors,
+        operations=definition.operations,
+        unauthenticated_operations=definition.unauthenticated_operations,
+        api_key_operations=definition.api_key_operations,
+        cors_preflight_operations=definition.cors_preflight_operations,
+        exposure=ExposureCounts(**definition.exposure),
+        authorizer_types=definition.authorizer_types,
+        canary=CanaryRead(**definition.canary) if definition.canary else None,
+        sha256=definition.sha256,
+        size_bytes=definition.size_bytes,
+        fetched_at=definition.fetched_at,
+    )
+
+
+def _read(
+    application: Application, instances: Iterable[Any], definitions: list[Any]
+) -> ApplicationRead:
+    """`instances` and `definitions` (the current one of each stage) are ORM rows, or a
+    list's plain rows with the same column names."""
+    instances = list(instances)
+    primary = service.primary(definitions, instances)
     return ApplicationRead(
         id=application.id,
         name=application.name,
@@ -49,22 +80,19 @@ def _read(application: Application, instances: Iterable[Any], definition: Any) -
             endpoint_type=application.endpoint_type,
         ),
         instances=[
-            InstanceRead(url=i.url, stage=i.stage, created_at=i.created_at) for i in instances
+            InstanceRead(
+                url=i.url,
+                stage=i.stage,
+                created_at=i.created_at,
+                reachable_from=i.reachable_from,
+                mutual_tls=i.mutual_tls,
+            )
+            for i in instances
         ],
         onboarded_via=application.onboarded_via,
-        definition=DefinitionRead(
-            format=definition.format,
-            source=definition.source,
-            stage=definition.stage,
-            export_error=definition.export_error,
-            operations=definition.operations,
-            unauthenticated_operations=definition.unauthenticated_operations,
-            api_key_operations=definition.api_key_operations,
-            authorizer_types=definition.authorizer_types,
-            sha256=definition.sha256,
-            size_bytes=definition.size_bytes,
-            fetched_at=definition.fetched_at,
-        ),
+        definition=None if primary is None else _definition(primary),
+        definitions=[_definition(definition) for definition in definitions],
+        protections=[ProtectionsRead(**entry) for entry in application.protections or []],
         created_at=application.created_at,
         updated_at=application.updated_at,
     )
@@ -142,18 +170,44 @@ def add_instances(
     return to_read(updated)
 
 
-@router.get("/{application_id}/openapi")
-def read_definition(application: ValidApplication) -> dict[str, Any]:
-    """The API's definition as imported (OpenAPI 3 or Swagger 2.0), servers set to the
-    application's instance URLs."""
-    return service.definition_document(application=application)
+_DEFINITION_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: problem(
+        404,
+        "No such application, or no definition of that stage or version (`definition_not_found`).",
+    )
+}
+StageQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=128, description="The stage; default: the first instance's."),
+]
 
 
-@router.get("/{application_id}/operations", response_model=OperationList)
-def list_operations(application: ValidApplication) -> OperationList:
+@router.get("/{application_id}/openapi", responses=_DEFINITION_NOT_FOUND)
+def read_definition(
+    application: ValidApplication,
+    stage: StageQuery = None,
+    version: Annotated[int | None, Query(ge=1, description="Default: the current one.")] = None,
+) -> dict[str, Any]:
+    """A stage's definition as imported (OpenAPI 3 or Swagger 2.0), servers set to that
+    stage's instance URLs. Check `valid` on the application's definitions: an export that is
+    not valid OpenAPI is kept as AWS answered it, and flagged."""
+    return service.definition_document(application=application, stage=stage, version=version)
+
+
+@router.get(
+    "/{application_id}/operations", response_model=OperationList, responses=_DEFINITION_NOT_FOUND
+)
+def list_operations(
+    application: ValidApplication,
+    stage: StageQuery = None,
+    canary: Annotated[
+        bool, Query(description="The operations the stage's canary deployment serves.")
+    ] = False,
+) -> OperationList:
     return OperationList(
         items=[
-            OperationRead(**operation) for operation in service.operations(application=application)
+            OperationRead(**operation)
+            for operation in service.operations(application=application, stage=stage, canary=canary)
         ]
     )
 

@@ -59,24 +59,70 @@ class ApplicationSourceRead(BaseModel):
     endpoint_type: str
 
 
+Exposure = Literal["public", "api_key_only", "authenticated", "cors_preflight"]
+ReachableFrom = Literal["internet", "vpc_only"]
+
+
 class InstanceRead(BaseModel):
     url: str
     stage: str | None
     created_at: datetime
+    # vpc_only: a private API's URL, reachable only inside the customer's VPCs.
+    reachable_from: ReachableFrom
+    mutual_tls: bool  # the URL's custom domain asks for a client certificate
+
+
+class ExposureCounts(BaseModel):
+    public: int = 0
+    api_key_only: int = 0
+    authenticated: int = 0
+    cors_preflight: int = 0
+
+
+class CanaryRead(BaseModel):
+    """The deployment a stage's canary serves to `percent_traffic` percent of its callers."""
+
+    deployment_id: str
+    percent_traffic: float | None
+    source: Literal["deployment", "unavailable"]
+    operations: int | None = None
+    unauthenticated_operations: int | None = None
+    api_key_operations: int | None = None
+    cors_preflight_operations: int | None = None
 
 
 class DefinitionRead(BaseModel):
-    format: str  # openapi_3 | swagger_2
-    source: str  # aws_export | built
+    """What one stage serves (the current version unless a list of versions says otherwise)."""
+
     stage: str | None
+    deployment_id: str | None
+    version: int
+    format: Literal["openapi_3", "swagger_2"]
+    # Where the operations were read: the stage's deployment (REST), the stage's export
+    # (HTTP), or, as a fallback, the API's undeployed draft.
+    source: Literal["deployment", "stage_export", "draft_resources", "draft_routes"]
+    document_source: Literal["aws_export", "built"]
     export_error: str | None
+    valid: bool
+    validation_errors: list[str]
     operations: int
-    unauthenticated_operations: int
-    api_key_operations: int
+    unauthenticated_operations: int  # public + api_key_only
+    api_key_operations: int  # every operation that requires an API key
+    cors_preflight_operations: int
+    exposure: ExposureCounts
     authorizer_types: dict[str, int]
+    canary: CanaryRead | None
     sha256: str
     size_bytes: int
     fetched_at: datetime
+
+
+class ProtectionsRead(BaseModel):
+    stage: str | None
+    resource_policy: Literal["none", "restricts_callers", "allows_anyone"]
+    waf_web_acl: bool
+    mutual_tls: bool
+    reachable_from: ReachableFrom
 
 
 class ApplicationRead(BaseModel):
@@ -85,7 +131,9 @@ class ApplicationRead(BaseModel):
     source: ApplicationSourceRead
     instances: list[InstanceRead]
     onboarded_via: str
-    definition: DefinitionRead
+    definition: DefinitionRead | None  # the first instance's stage
+    definitions: list[DefinitionRead]  # one per stage with an instance
+    protections: list[ProtectionsRead]
     created_at: datetime
     updated_at: datetime
 
@@ -97,6 +145,8 @@ class OperationRead(BaseModel):
     authorizer_type: str | None
     authorizer_name: str | None
     api_key_required: bool
+    integration_type: str | None = None
+    exposure: Exposure
     unauthenticated: bool
 
 

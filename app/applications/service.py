@@ -41,15 +41,15 @@ from app.discovery.service import (
 from app.integrations.aws.apigateway import DiscoveredApi, add_domains, describe_api
 from app.integrations.aws.credentials import ProbeContext
 from app.integrations.aws.definitions import (
-    Definition,
     DefinitionError,
+    StageDefinition,
+    StageReader,
     Surface,
-    attack_surface,
-    fetch_definition,
     with_servers,
 )
 from app.integrations.aws.discovery import AccountNotReached, DiscoveryEngine, RegionAccess
 from app.integrations.aws.errors import AwsError
+from app.integrations.aws.protections import instance_mutual_tls, stage_protections
 from app.models import Application, ApplicationDefinition, ApplicationInstance, Tenant
 from app.models.base import utcnow
 
@@ -78,8 +78,8 @@ class Inspection:
 
     api: DiscoveredApi
     instances: list[tuple[str, str | None]]  # (url, stage)
-    surface: Surface | None = None
-    definition: Definition | None = None
+    # What each stage read serves (every stage of the instances, or only the new ones).
+    stages: tuple[StageDefinition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,8 +213,10 @@ def inspect(
     selection: InstanceSelection,
     with_definition: bool,
     listed: DiscoveredApi | None = None,
+    known_stages: Iterable[str | None] = (),
 ) -> Inspection:
-    """Ask AWS for the API, check the chosen instances, and read its surface and definition.
+    """Ask AWS for the API, check the chosen instances, and read what each of their stages
+    serves (all but `known_stages`, whose definitions are stored already).
 
     `listed`: the API as a discovery listed it moments ago (auto-onboard), so that it is not
     asked for again; an API deleted since is still found out by the calls that follow.
@@ -246,9 +248,11 @@ def inspect(
                 call=access.call, client_for=access.client_for, api=api
             ),
         )
-        if not with_definition:
+        known = set(known_stages)
+        stages = [stage for stage in dict.fromkeys(s for _, s in instances) if stage not in known]
+        if not with_definition or not stages:
             return Inspection(api=api, instances=instances)
-        return _with_definition(access, api, instances, services.max_definition_bytes)
+        return _with_stages(access, api, stages, instances, services.max_definition_bytes)
 
     try:
         return services.engine.in_region(
@@ -270,49 +274,78 @@ def inspect(
         raise upstream(exc) from None
 
 
-def _with_definition(
+def _with_stages(
     access: RegionAccess,
     api: DiscoveredApi,
+    stages: list[str | None],
     instances: list[tuple[str, str | None]],
     max_bytes: int,
 ) -> Inspection:
-    surface = attack_surface(call=access.call, client_for=access.client_for, api=api)
-    stage = next((stage for _, stage in instances if stage), None)
+    reader = StageReader(
+        call=access.call, client_for=access.client_for, api=api, max_bytes=max_bytes
+    )
     try:
-        definition = fetch_definition(
-            call=access.call,
-            client_for=access.client_for,
-            api=api,
-            stage=stage,
-            surface=surface,
-            max_bytes=max_bytes,
-        )
+        read = tuple(reader.read(stage) for stage in stages)
     except DefinitionError as exc:
         raise _definition_failed(exc, api, max_bytes) from None
-    return Inspection(api=api, instances=instances, surface=surface, definition=definition)
+    return Inspection(api=api, instances=instances, stages=read)
 
 
 # ------------------------------------------------------------------------------ storing
-def _definition_row(inspection: Inspection) -> ApplicationDefinition:
-    surface, definition = inspection.surface, inspection.definition
-    assert surface is not None
-    assert definition is not None
+def _surface_values(surface: Surface) -> dict[str, Any]:
+    return {
+        **surface.counts(),
+        "exposure": surface.exposure,
+        "authorizer_types": surface.authorizer_types,
+    }
+
+
+def _definition_row(read: StageDefinition, version: int) -> ApplicationDefinition:
+    definition = read.definition
     document = json.dumps(definition.document, sort_keys=True, separators=(",", ":"))
     encoded = document.encode()
+    canary = read.canary
     return ApplicationDefinition(
+        stage=read.stage,
+        version=version,
+        current=True,
+        deployment_id=read.deployment_id,
         format=definition.format,
-        source=definition.source,
-        stage=definition.stage,
+        source=read.source,
+        document_source=definition.source,
         export_error=definition.export_error,
+        valid=read.validation.valid,
+        validation_errors=list(read.validation.errors),
         document=document,
         sha256=hashlib.sha256(encoded).hexdigest(),
         size_bytes=len(encoded),
-        operations=len(surface.operations),
-        unauthenticated_operations=surface.unauthenticated,
-        api_key_operations=surface.api_key,
-        authorizer_types=surface.authorizer_types,
-        operation_list=[op.as_dict() for op in surface.operations],
+        **_surface_values(read.surface),
+        operation_list=[op.as_dict() for op in read.surface.operations],
+        canary=None
+        if canary is None
+        else {
+            "deployment_id": canary.deployment_id,
+            "percent_traffic": canary.percent_traffic,
+            "source": canary.source,
+            **(canary.surface.counts() if canary.surface else {}),
+        },
+        canary_operation_list=None
+        if canary is None or canary.surface is None
+        else [op.as_dict() for op in canary.surface.operations],
         fetched_at=utcnow(),
+    )
+
+
+def protections_of(api: DiscoveredApi, stages: Iterable[str | None]) -> list[dict[str, Any]]:
+    return [stage_protections(api, stage).as_dict() for stage in dict.fromkeys(stages)]
+
+
+def _instance(api: DiscoveredApi, url: str, stage: str | None) -> ApplicationInstance:
+    return ApplicationInstance(
+        url=url,
+        stage=stage,
+        reachable_from=api.reachable_from,
+        mutual_tls=instance_mutual_tls(api, url),
     )
 
 
@@ -337,10 +370,9 @@ def store(
         protocol=api.protocol,
         endpoint_type=api.endpoint_type,
         onboarded_via=onboarded_via,
-        instances=[
-            ApplicationInstance(url=url, stage=stage) for url, stage in inspection.instances
-        ],
-        definition=_definition_row(inspection),
+        instances=[_instance(api, url, stage) for url, stage in inspection.instances],
+        definitions=[_definition_row(read, 1) for read in inspection.stages],
+        protections=protections_of(api, (stage for _, stage in inspection.instances)),
     )
     try:
         with session.begin_nested():
@@ -426,6 +458,7 @@ def add_instances(
             hint="Delete the application and onboard the API again through a connection.",
         )
     target = target_of(connection, services.box, services.context)
+    known_stages = [definition.stage for definition in application.current_definitions]
     session.commit()
     inspection = inspect(
         target=target,
@@ -434,14 +467,56 @@ def add_instances(
         region=application.region,
         api_id=application.api_id,
         selection=selection,
-        with_definition=False,
+        with_definition=True,
+        known_stages=known_stages,
     )
-    insert_instances(session=session, application=application, instances=inspection.instances)
+    add_inspected(session=session, application=application, inspection=inspection)
     return application
 
 
+def add_inspected(*, session: Session, application: Application, inspection: Inspection) -> int:
+    """The inspection's new instances, and the definitions of its new stages, added to the
+    application in one savepoint; how many instances were added."""
+    api = inspection.api
+    with session.begin_nested():
+        added = insert_instances(
+            session=session,
+            application=application,
+            instances=inspection.instances,
+            api=api,
+        )
+        have = {definition.stage for definition in application.current_definitions}
+        new = 0
+        for read in inspection.stages:
+            if read.stage in have:
+                continue
+            latest = max(
+                (d.version for d in application.definitions if d.stage == read.stage), default=0
+            )
+            row = _definition_row(read, latest + 1)
+            row.application_id = application.id
+            try:
+                with session.begin_nested():
+                    session.add(row)
+                    session.flush()
+            except IntegrityError:
+                continue  # the same stage read by a request running at the same time
+            new += 1
+        if new or added:
+            stages = [instance.stage for instance in application.instances]
+            application.protections = protections_of(api, stages)
+            application.updated_at = utcnow()
+            session.flush()
+            session.refresh(application, ["definitions"])
+    return added
+
+
 def insert_instances(
-    *, session: Session, application: Application, instances: Iterable[tuple[str, str | None]]
+    *,
+    session: Session,
+    application: Application,
+    instances: Iterable[tuple[str, str | None]],
+    api: DiscoveredApi,
 ) -> int:
     """Add the (url, stage) pairs the application does not have yet; how many were added."""
     known = {instance.url for instance in application.instances}
@@ -451,9 +526,9 @@ def insert_instances(
             continue
         try:
             with session.begin_nested():
-                session.add(
-                    ApplicationInstance(application_id=application.id, url=url, stage=stage)
-                )
+                instance = _instance(api, url, stage)
+                instance.application_id = application.id
+                session.add(instance)
                 session.flush()
         except IntegrityError:
             continue  # added by a request running at the same time
@@ -477,7 +552,7 @@ class ApplicationListing:
 
     applications: list[Application]
     instances: dict[uuid.UUID, list[Row[Any]]]
-    definitions: dict[uuid.UUID, Row[Any]]
+    definitions: dict[uuid.UUID, list[Row[Any]]]  # the current one of each stage
     next_cursor: str | None
 
 
@@ -486,11 +561,13 @@ _INSTANCE_COLUMNS = (
     ApplicationInstance.url,
     ApplicationInstance.stage,
     ApplicationInstance.created_at,
+    ApplicationInstance.reachable_from,
+    ApplicationInstance.mutual_tls,
 )
 _DEFINITION_SUMMARY_COLUMNS = tuple(
     column
     for column in ApplicationDefinition.__table__.columns
-    if column.key not in {"document", "operation_list"}
+    if column.key not in {"document", "operation_list", "canary_operation_list"}
 )
 
 
@@ -505,7 +582,7 @@ def list_page(
     statement = (
         ApplicationRepository(session, tenant.id)
         .statement()
-        .options(raiseload(Application.instances), raiseload(Application.definition))
+        .options(raiseload(Application.instances), raiseload(Application.definitions))
     )
     for column, value in filters.items():
         if value is not None:
@@ -513,7 +590,7 @@ def list_page(
     rows, next_cursor = paginate(session, statement, Application, limit=limit, cursor=cursor)
     ids = [row.id for row in rows]
     instances: dict[uuid.UUID, list[Row[Any]]] = {id_: [] for id_ in ids}
-    definitions: dict[uuid.UUID, Row[Any]] = {}
+    definitions: dict[uuid.UUID, list[Row[Any]]] = {id_: [] for id_ in ids}
     if ids:
         for instance in session.execute(
             select(*_INSTANCE_COLUMNS)
@@ -522,11 +599,14 @@ def list_page(
         ):
             instances[instance.application_id].append(instance)  # type: ignore[arg-type]
         for definition in session.execute(
-            select(*_DEFINITION_SUMMARY_COLUMNS).where(
-                ApplicationDefinition.application_id.in_(ids)
+            select(*_DEFINITION_SUMMARY_COLUMNS)
+            .where(
+                ApplicationDefinition.application_id.in_(ids),
+                ApplicationDefinition.current.is_(True),
             )
+            .order_by(ApplicationDefinition.stage)
         ):
-            definitions[definition.application_id] = definition
+            definitions[definition.application_id].append(definition)
     return ApplicationListing(rows, instances, definitions, next_cursor)
 
 
@@ -536,17 +616,82 @@ def delete(*, session: Session, application: Application) -> None:
     logger.info("application deleted", extra={"application_id": str(application.id)})
 
 
-def definition_document(*, application: Application) -> dict[str, Any]:
-    """The definition as imported, its servers set to the application's instance URLs."""
-    definition = application.definition
-    document: dict[str, Any] = json.loads(definition.document)
-    return with_servers(
-        document, definition.format, [instance.url for instance in application.instances]
+def _definition_not_found(application: Application, detail: str) -> NotFoundError:
+    stages = sorted({str(d.stage) for d in application.current_definitions})
+    return NotFoundError(
+        f"{detail} Application {application.id} has definitions of the stages: "
+        f"{', '.join(stages) or 'none'}.",
+        code="definition_not_found",
+        hint="GET /applications/{id} lists each stage's definition and its version.",
     )
 
 
-def operations(*, application: Application) -> list[dict[str, Any]]:
-    return list(application.definition.operation_list)
+def first_stage(instances: Iterable[Any]) -> str | None:
+    """The stage of the first instance: its definition is the application's `definition`."""
+    return next((instance.stage for instance in instances), None)
+
+
+def primary(definitions: list[Any], instances: Iterable[Any]) -> Any:
+    """The current definition of the first instance's stage (else the first there is)."""
+    stage = first_stage(instances)
+    return next(
+        (d for d in definitions if d.stage == stage), definitions[0] if definitions else None
+    )
+
+
+def stage_definition(
+    *, application: Application, stage: str | None, version: int | None
+) -> ApplicationDefinition:
+    """A stage's definition, the current version unless one is asked for; without a stage,
+    the first instance's."""
+    if stage is None:
+        found = primary(application.current_definitions, application.instances)
+        if found is None:
+            raise _definition_not_found(application, "The application has no definition.")
+        stage = found.stage
+    versions = [d for d in application.definitions if d.stage == stage]
+    if not versions:
+        raise _definition_not_found(application, f"No definition of stage {stage!r}.")
+    if version is None:
+        chosen = next((d for d in versions if d.current), versions[-1])
+    else:
+        matching = [d for d in versions if d.version == version]
+        if not matching:
+            known = ", ".join(str(d.version) for d in versions)
+            raise _definition_not_found(
+                application, f"Stage {stage!r} has no version {version} (it has {known})."
+            )
+        chosen = matching[0]
+    return chosen
+
+
+def definition_document(
+    *, application: Application, stage: str | None = None, version: int | None = None
+) -> dict[str, Any]:
+    """A stage's definition as imported, its servers set to that stage's instance URLs."""
+    definition = stage_definition(application=application, stage=stage, version=version)
+    document: dict[str, Any] = json.loads(definition.document)
+    urls = [i.url for i in application.instances if i.stage == definition.stage]
+    return with_servers(document, definition.format, urls)
+
+
+def operations(
+    *, application: Application, stage: str | None = None, canary: bool = False
+) -> list[dict[str, Any]]:
+    definition = stage_definition(application=application, stage=stage, version=None)
+    if not canary:
+        return list(definition.operation_list)
+    if definition.canary is None:
+        raise _definition_not_found(
+            application, f"Stage {definition.stage!r} has no canary deployment."
+        )
+    if definition.canary_operation_list is None:
+        raise _definition_not_found(
+            application,
+            f"The canary deployment of stage {definition.stage!r} answered no summary of its "
+            "operations.",
+        )
+    return list(definition.canary_operation_list)
 
 
 def ids_by_api(

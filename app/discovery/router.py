@@ -64,6 +64,7 @@ def to_api_read(api: DiscoveredApi, application_id: uuid.UUID | None = None) -> 
         tags=api.tags,
         api_endpoint=api.api_endpoint,
         execute_api_endpoint_disabled=api.execute_api_endpoint_disabled,
+        reachable_from=api.reachable_from,
         stages=[
             StageRead(
                 name=stage.name,
@@ -71,13 +72,19 @@ def to_api_read(api: DiscoveredApi, application_id: uuid.UUID | None = None) -> 
                 created_at=stage.created_at,
                 updated_at=stage.updated_at,
                 instance_urls=stage.instance_urls,
+                waf_web_acl=bool(stage.web_acl_arn),
+                canary_deployment_id=stage.canary_deployment_id,
             )
             for stage in api.stages
         ],
         custom_domain_urls=api.custom_domain_urls,
         custom_domains=[
             CustomDomainRead(
-                url=d.url, domain_name=d.domain_name, base_path=d.base_path, stage=d.stage
+                url=d.url,
+                domain_name=d.domain_name,
+                base_path=d.base_path,
+                stage=d.stage,
+                mutual_tls=d.mutual_tls,
             )
             for d in api.custom_domains
         ],

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -15,6 +16,8 @@ class StageRead(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     instance_urls: list[str]
+    waf_web_acl: bool = False  # a WAF web ACL filters the stage's traffic (REST)
+    canary_deployment_id: str | None = None  # a canary serves this deployment to some callers
 
 
 class CustomDomainRead(BaseModel):
@@ -22,6 +25,7 @@ class CustomDomainRead(BaseModel):
     domain_name: str
     base_path: str
     stage: str | None
+    mutual_tls: bool = False  # the domain asks callers for a client certificate
 
 
 class DiscoveredApiRead(BaseModel):
@@ -37,6 +41,9 @@ class DiscoveredApiRead(BaseModel):
     tags: dict[str, str]
     api_endpoint: str
     execute_api_endpoint_disabled: bool
+    # vpc_only: a private API, reachable only inside the customer's VPCs (a scanner outside
+    # them cannot reach any of its URLs).
+    reachable_from: Literal["internet", "vpc_only"]
     stages: list[StageRead]
     custom_domain_urls: list[str]
     custom_domains: list[CustomDomainRead]

@@ -4,7 +4,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.models.base import Base, IdMixin, TenantMixin, TimestampMixin, utcnow
@@ -33,6 +43,8 @@ class Application(IdMixin, TimestampMixin, TenantMixin, Base):
     protocol: Mapped[str] = mapped_column(String(16))
     endpoint_type: Mapped[str] = mapped_column(String(16))
     onboarded_via: Mapped[str] = mapped_column(String(16))
+    # Per stage with an instance: resource policy, WAF, mutual TLS, where it is reachable from.
+    protections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     instances: Mapped[list[ApplicationInstance]] = relationship(
         cascade="all, delete-orphan",
@@ -40,9 +52,18 @@ class Application(IdMixin, TimestampMixin, TenantMixin, Base):
         order_by="(ApplicationInstance.created_at, ApplicationInstance.url)",
         lazy="selectin",
     )
-    definition: Mapped[ApplicationDefinition] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    # Every version of every stage's definition (documents deferred); `current` marks the
+    # one each stage serves now.
+    definitions: Mapped[list[ApplicationDefinition]] = relationship(
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="(ApplicationDefinition.stage, ApplicationDefinition.version)",
+        lazy="selectin",
     )
+
+    @property
+    def current_definitions(self) -> list[ApplicationDefinition]:
+        return [definition for definition in self.definitions if definition.current]
 
 
 class ApplicationInstance(IdMixin, Base):
@@ -57,20 +78,36 @@ class ApplicationInstance(IdMixin, Base):
     url: Mapped[str] = mapped_column(String(2048))
     stage: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reachable_from: Mapped[str] = mapped_column(  # internet | vpc_only
+        String(16), default="internet", server_default="internet"
+    )
+    mutual_tls: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-class ApplicationDefinition(Base):
-    """The API's definition as imported, and the attack surface read from API Gateway."""
+class ApplicationDefinition(IdMixin, Base):
+    """What one stage serves: its definition as AWS exported it (or as built where AWS has
+    none), and its operations read from the stage's deployment. A stage has versions; the
+    current one is what it serves now."""
 
-    __tablename__ = "application_definitions"
+    __tablename__ = "application_stage_definitions"
+    __table_args__ = (
+        UniqueConstraint("application_id", "stage", "version"),
+        Index("ix_application_stage_definitions_current", "application_id", "current"),
+    )
 
     application_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("applications.id", ondelete="CASCADE")
     )
-    format: Mapped[str] = mapped_column(String(16))  # openapi_3 | swagger_2
-    source: Mapped[str] = mapped_column(String(16))  # aws_export | built
     stage: Mapped[str | None] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    deployment_id: Mapped[str | None] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(16))  # openapi_3 | swagger_2
+    source: Mapped[str] = mapped_column(String(32))  # where the operations were read
+    document_source: Mapped[str] = mapped_column(String(16))  # aws_export | built
     export_error: Mapped[str | None] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    validation_errors: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Canonical JSON of the document as imported; servers are set from the instances on read.
     document: Mapped[str] = deferred(mapped_column(Text, nullable=False))
     sha256: Mapped[str] = mapped_column(String(64))
@@ -78,6 +115,11 @@ class ApplicationDefinition(Base):
     operations: Mapped[int] = mapped_column(Integer)
     unauthenticated_operations: Mapped[int] = mapped_column(Integer)
     api_key_operations: Mapped[int] = mapped_column(Integer)
+    cors_preflight_operations: Mapped[int] = mapped_column(Integer)
+    exposure: Mapped[dict[str, int]] = mapped_column(JSON)
     authorizer_types: Mapped[dict[str, int]] = mapped_column(JSON)
     operation_list: Mapped[list[dict[str, Any]]] = deferred(mapped_column(JSON, nullable=False))
+    # The deployment a canary serves beside the stage's own: its summary and operations.
+    canary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    canary_operation_list: Mapped[list[dict[str, Any]] | None] = deferred(mapped_column(JSON))
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -619,13 +619,17 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
     _record_discovery(found, work, tally)
     apis = found.apis
     onboarded = _onboarded(database, work.tenant.id, [api.key for api in apis])
-    to_onboard: list[tuple[DiscoveredApi, list[str]]] = []
+    to_onboard: list[_Job] = []
     for api in apis:
         tally.count(api, "discovered")
         stages = [stage.name for stage in api.stages if applications.stage_urls(api, stage.name)]
         application = onboarded.get(api.key)
         if application is not None:
-            _add_new_stages(database, application, api, tally)
+            job = _new_stages(application, api)
+            if job is None:
+                tally.count(api, "skipped_existing")
+            else:
+                to_onboard.append(job)
         elif not _in_scope(api, work):
             tally.count(api, "skipped_out_of_scope")
         elif not api.stages:
@@ -638,7 +642,7 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
                 "skipped_no_stage",
             )
         else:
-            to_onboard.append((api, stages))
+            to_onboard.append(_Job(api, stages))
     _onboard_all(database, services, work, _interleaved(to_onboard), tally)
     if tally.failures == 0:
         return "succeeded"
@@ -695,102 +699,115 @@ def _onboarded(
             rows = session.scalars(
                 select(Application)
                 .where(Application.id.in_(ids.values()))
-                .options(lazyload(Application.definition))  # only its instances are read
+                .options(lazyload(Application.definitions))  # only its instances are read
             )
             for row in rows:
                 found[(row.account_id, row.region, row.api_id)] = row
     return found
 
 
-def _add_new_stages(
-    database: Database, application: Application, api: DiscoveredApi, tally: _Tally
-) -> None:
+@dataclass(frozen=True)
+class _Job:
+    """An API to onboard with these stages, or new stages to add to its application."""
+
+    api: DiscoveredApi
+    stages: list[str]
+    application: Application | None = None
+
+
+def _new_stages(application: Application, api: DiscoveredApi) -> _Job | None:
     """Stages deployed since the application was onboarded become instances of it.
 
     A stage that existed then and was not chosen stays out: that was someone's decision.
     """
     have = {instance.stage for instance in application.instances}
     new = [
-        (url, stage.name)
+        stage.name
         for stage in api.stages
         if stage.name not in have
         and stage.created_at is not None
         and stage.created_at > application.created_at
-        for url in applications.stage_urls(api, stage.name)
+        and applications.stage_urls(api, stage.name)
     ]
-    if not new:
-        tally.count(api, "skipped_existing")
-        return
-    with database.session() as session:
-        current = session.get(Application, application.id)
-        added = (
-            0
-            if current is None
-            else applications.insert_instances(session=session, application=current, instances=new)
-        )
-    if added:
-        tally.count(api, "instances_added", added)
-        tally.changed(application.id)
-    else:
-        tally.count(api, "skipped_existing")
+    return _Job(api, new, application) if new else None
 
 
-def _interleaved(
-    apis: list[tuple[DiscoveredApi, list[str]]],
-) -> list[tuple[DiscoveredApi, list[str]]]:
+def _interleaved(jobs: list[_Job]) -> list[_Job]:
     """Round-robin over account and region: discovery lists an account-region's APIs together,
     and inspecting them in that order would queue every worker on one quota bucket (10/s)."""
     seen: Counter[tuple[str, str]] = Counter()
     ranked = []
-    for api, stages in apis:
-        place = (api.account_id, api.region)
-        ranked.append((seen[place], api, stages))
+    for job in jobs:
+        place = (job.api.account_id, job.api.region)
+        ranked.append((seen[place], job))
         seen[place] += 1
     ranked.sort(key=lambda item: item[0])  # stable: discovery's order within each round
-    return [(api, stages) for _, api, stages in ranked]
+    return [job for _, job in ranked]
+
+
+def _inspect(work: _Work, onboarding: applications.Services, job: _Job) -> applications.Inspection:
+    """What AWS says of the job's stages: their URLs, and what each new stage serves."""
+    known = [] if job.application is None else [i.stage for i in job.application.instances]
+    return applications.inspect(
+        target=work.target,
+        services=onboarding,
+        account_id=job.api.account_id,
+        region=job.api.region,
+        api_id=job.api.api_id,
+        selection=InstanceSelection(stages=job.stages),
+        with_definition=True,
+        listed=job.api,
+        known_stages=known,
+    )
+
+
+def _write_job(
+    database: Database, work: _Work, job: _Job, inspection: applications.Inspection
+) -> tuple[uuid.UUID | None, int]:
+    """The job's result written alone: the application's id and how many instances it got."""
+    with database.session() as session:
+        if job.application is None:
+            application = applications.store(
+                session=session,
+                tenant_id=work.tenant.id,
+                connection_id=work.target.connection_id,
+                inspection=inspection,
+                name=None,
+                onboarded_via="auto_onboard",
+            )
+            return application.id, len(application.instances)
+        current = session.get(Application, job.application.id)
+        if current is None:
+            return None, 0  # deleted meanwhile
+        added = applications.add_inspected(
+            session=session, application=current, inspection=inspection
+        )
+        return current.id, added
 
 
 def _onboard_all(
     database: Database,
     services: RunServices,
     work: _Work,
-    to_onboard: list[tuple[DiscoveredApi, list[str]]],
+    jobs: list[_Job],
     tally: _Tally,
 ) -> None:
     """Inspect the APIs in AWS concurrently (under discovery's quotas), write each alone."""
-    if not to_onboard:
+    if not jobs:
         return
     onboarding = services.onboarding(work.tenant)
-    workers = min(services.engine.max_in_flight, len(to_onboard))
+    workers = min(services.engine.max_in_flight, len(jobs))
     with ThreadPoolExecutor(workers, thread_name_prefix="auto-onboard") as pool:
-        pending: dict[Future[applications.Inspection], DiscoveredApi] = {
-            pool.submit(
-                applications.inspect,
-                target=work.target,
-                services=onboarding,
-                account_id=api.account_id,
-                region=api.region,
-                api_id=api.api_id,
-                selection=InstanceSelection(stages=stages),
-                with_definition=True,
-                listed=api,
-            ): api
-            for api, stages in to_onboard
+        pending: dict[Future[applications.Inspection], _Job] = {
+            pool.submit(_inspect, work, onboarding, job): job for job in jobs
         }
         for future in as_completed(pending):
             # Dropped as soon as it is written: a definition can be megabytes.
-            api = pending.pop(future)
+            job = pending.pop(future)
+            api = job.api
             try:
                 inspection = future.result()
-                with database.session() as session:
-                    application = applications.store(
-                        session=session,
-                        tenant_id=work.tenant.id,
-                        connection_id=work.target.connection_id,
-                        inspection=inspection,
-                        name=None,
-                        onboarded_via="auto_onboard",
-                    )
+                application_id, added = _write_job(database, work, job, inspection)
             except ConflictError as exc:
                 if exc.code == "connection_deleted":
                     _api_failed(tally, api, exc)
@@ -800,8 +817,14 @@ def _onboard_all(
             except DomainError as exc:
                 _api_failed(tally, api, exc)
                 continue
-            tally.count(api, "onboarded")
-            tally.changed(application.id)
+            if job.application is None and application_id is not None:
+                tally.count(api, "onboarded")
+                tally.changed(application_id)
+            elif added and application_id is not None:
+                tally.count(api, "instances_added", added)
+                tally.changed(application_id)
+            else:
+                tally.count(api, "skipped_existing")
 
 
 def _api_failed(tally: _Tally, api: DiscoveredApi, exc: DomainError) -> None:

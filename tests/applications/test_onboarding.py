@@ -62,15 +62,41 @@ def test_an_edge_rest_api_is_onboarded_with_its_export_and_attack_surface(
     assert summary["unauthenticated_operations"] == 1
     assert summary["api_key_operations"] == 1
     assert summary["authorizer_types"] == {"AWS_IAM": 1, "COGNITO_USER_POOLS": 1}
-    # moto exports Swagger 2.0 whatever type is asked for; AWS answers OpenAPI 3.
+    assert summary["exposure"] == {
+        "public": 1,
+        "api_key_only": 0,
+        "authenticated": 2,
+        "cors_preflight": 0,
+    }
+    # moto exports Swagger 2.0 whatever type is asked for (AWS answers OpenAPI 3), with
+    # upper-case method keys that Swagger 2.0 does not allow: kept as exported, and flagged.
     assert summary["format"] == "swagger_2"
-    assert summary["source"] == "aws_export"
+    assert summary["document_source"] == "aws_export"
+    assert summary["valid"] is False
+    assert any("GET" in error for error in summary["validation_errors"])
+    # moto's GetDeployment has no apisummary: the operations come from the API's draft, and
+    # the definition says so.
+    assert summary["source"] == "draft_resources"
     assert summary["stage"] == "prod"
+    assert summary["version"] == 1
     assert len(summary["sha256"]) == 64
+    assert body["definitions"] == [summary]
+    assert body["protections"] == [
+        {
+            "stage": "prod",
+            "resource_policy": "none",
+            "waf_web_acl": False,
+            "mutual_tls": False,
+            "reachable_from": "internet",
+        }
+    ]
+    assert body["instances"][0]["reachable_from"] == "internet"
 
     ops = operations(client, tenant, body["id"])
     assert set(ops) == {"GET /products", "POST /orders", "GET /orders/{id}"}
     assert ops["GET /products"]["unauthenticated"] is True
+    assert ops["GET /products"]["exposure"] == "public"
+    assert ops["POST /orders"]["exposure"] == "authenticated"
     assert ops["POST /orders"]["api_key_required"] is True
     assert ops["POST /orders"]["authorizer_type"] == "COGNITO_USER_POOLS"
     assert ops["POST /orders"]["authorizer_name"] == "shop-customers"
@@ -154,7 +180,10 @@ def test_an_http_api_without_an_export_gets_a_definition_built_from_its_routes(
         ("https://catalog.example-shop.com", "$default"),
     ]
     summary = body["definition"]
-    assert summary["source"] == "built"
+    # moto has no ExportApi: the definition is built from the routes (the API's draft).
+    assert summary["document_source"] == "built"
+    assert summary["source"] == "draft_routes"
+    assert summary["valid"] is True, summary["validation_errors"]
     assert summary["format"] == "openapi_3"
     assert summary["export_error"]
     assert summary["operations"] == 2
@@ -185,7 +214,9 @@ def test_a_websocket_api_counts_every_route_as_protected_by_connect(
     url = f"wss://{api.api_id}.execute-api.eu-west-1.amazonaws.com/production"
     assert [i["url"] for i in body["instances"]] == [url]
     summary = body["definition"]
-    assert summary["source"] == "built"
+    assert summary["document_source"] == "built"
+    assert summary["source"] == "draft_routes"
+    assert summary["valid"] is True, summary["validation_errors"]
     assert summary["export_error"] is None  # AWS has no export for WebSocket APIs
     # $connect is IAM-signed; $disconnect and sendMessage only run on a connection it let in.
     assert summary["operations"] == 3
@@ -240,9 +271,24 @@ def test_instances_are_added_to_an_application(
         ("https://api.example-shop.com/v1", "prod"),
     ]
     assert added.json()["updated_at"] > created["updated_at"]
+    # Each stage has its own definition, whose servers are that stage's URLs; the
+    # application's `definition` stays the first instance's stage.
+    assert [(d["stage"], d["version"]) for d in added.json()["definitions"]] == [
+        ("prod", 1),
+        ("staging", 1),
+    ]
+    assert added.json()["definition"]["stage"] == "prod"
+    assert [p["stage"] for p in added.json()["protections"]] == ["prod", "staging"]
     document = definition(client, tenant, created["id"])
     assert [s["url"] for s in document["x-servers"]] == [
-        i["url"] for i in added.json()["instances"]
+        execute_api(api.api_id, "us-east-1", "prod"),
+        "https://api.example-shop.com/v1",
+    ]
+    staging = client.get(
+        f"/api/v1/applications/{created['id']}/openapi?stage=staging", headers=tenant.headers
+    )
+    assert [s["url"] for s in staging.json()["x-servers"]] == [
+        execute_api(api.api_id, "us-east-1", "staging")
     ]
 
     repeated = client.post(path, json={"stages": ["staging"]}, headers=tenant.headers)

@@ -107,7 +107,14 @@ def test_a_private_api_is_onboarded_end_to_end_in_the_demo_organization(demo: De
     assert onboarded.status_code == 201, onboarded.text
     application = onboarded.json()
     assert application["instances"] == [
-        {"url": vpce_url, "stage": "prod", "created_at": application["instances"][0]["created_at"]}
+        {
+            "url": vpce_url,
+            "stage": "prod",
+            "created_at": application["instances"][0]["created_at"],
+            # A private API: a scanner outside the customer's VPC cannot reach it.
+            "reachable_from": "vpc_only",
+            "mutual_tls": False,
+        }
     ]
     assert application["definition"]["operations"] == 3
 
