@@ -8,14 +8,23 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.demo.running import Demo
-from tests.web.conftest import HAS_PLAYWRIGHT, PHONE, screenshot
+from tests.web.conftest import HAS_PLAYWRIGHT, PHONE, screenshot, signed_in_context
 
 if TYPE_CHECKING or HAS_PLAYWRIGHT:
-    from playwright.sync_api import Page, expect
+    from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 
-def _onboarded(demo: Demo, connection_id: str, account_id: str, region: str, name: str) -> str:
-    """The application of the named demo API (onboarded here unless a run already did)."""
+def _onboarded(
+    demo: Demo,
+    connection_id: str,
+    account_id: str,
+    region: str,
+    name: str,
+    *,
+    every_stage: bool = False,
+) -> str:
+    """The application of the named demo API (onboarded here unless a run already did): its
+    first stage, or every stage."""
     apis = demo.request(
         "GET",
         f"/connections/{connection_id}/apis",
@@ -30,7 +39,7 @@ def _onboarded(demo: Demo, connection_id: str, account_id: str, region: str, nam
             "account_id": account_id,
             "region": region,
             "api_id": api["api_id"],
-            "stages": [api["stages"][0]["name"]],
+            "stages": [stage["name"] for stage in api["stages"]][: None if every_stage else 1],
         },
     )
     assert response.status_code in {201, 409}, response.text
@@ -42,7 +51,8 @@ def _onboarded(demo: Demo, connection_id: str, account_id: str, region: str, nam
 @pytest.fixture(scope="module")
 def shop_applications(console_demo: Demo) -> dict[str, str]:
     """shop-staging's REST and HTTP APIs (us-east-1), onboarded by hand through a connection
-    of their own (no other browser test onboards in shop-staging)."""
+    of their own (no other browser test onboards in shop-staging); the REST API with both its
+    stages (staging, dev)."""
     name = f"shop organization {uuid.uuid4().hex[:6]}"
     created = console_demo.request(
         "POST",
@@ -62,7 +72,12 @@ def shop_applications(console_demo: Demo) -> dict[str, str]:
         "connection_name": name,
         "account_id": staging,
         "storefront": _onboarded(
-            console_demo, connection_id, staging, "us-east-1", "shop-storefront-api-staging"
+            console_demo,
+            connection_id,
+            staging,
+            "us-east-1",
+            "shop-storefront-api-staging",
+            every_stage=True,
         ),
         "catalog": _onboarded(
             console_demo, connection_id, staging, "us-east-1", "shop-catalog-api-staging"
@@ -167,6 +182,8 @@ def test_every_screen_fits_a_phone(
     page.get_by_label("shop-storefront-api").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_text("Custom domain → stage prod")).to_be_visible()
+    # An EDGE API answers from the internet: no VPC-only note.
+    expect(page.get_by_role("note")).to_have_count(0)
     _assert_fits(page)
     screenshot(page, "53-phone-wizard-instances")
 
@@ -176,3 +193,258 @@ def test_every_screen_fits_a_phone(
     expect(card.locator("form.schedule-form")).to_be_visible()
     _assert_fits(page)
     screenshot(page, "54-phone-integrations")
+
+
+# Where a stage's operations were read, as the page says it (Definition.source).
+OPERATIONS_READ = {
+    "deployment": "Read from the deployment",
+    "stage_export": "From the stage's export",
+    "draft_resources": "From the API's undeployed draft (fallback)",
+    "draft_routes": "From the API's current routes (fallback)",
+}
+RESOURCE_POLICY = {
+    "none": "No resource policy",
+    "restricts_callers": "Restricts callers",
+    "allows_anyone": "Allows anyone",
+}
+
+
+def test_each_stage_shows_the_definition_it_serves(
+    page: Page, console_demo: Demo, shop_applications: dict[str, str]
+) -> None:
+    application_id = shop_applications["storefront"]
+    application = console_demo.request("GET", f"/applications/{application_id}").json()
+    definitions = {d["stage"]: d for d in application["definitions"]}
+    assert sorted(definitions) == ["dev", "staging"]
+    assert application["definition"]["stage"] == application["instances"][0]["stage"]
+
+    page.goto(f"{console_demo.base_url}/#/applications/{application_id}")
+    expect(page.get_by_role("heading", name="Definitions by stage (2)")).to_be_visible()
+    for stage, definition in definitions.items():
+        card = page.locator(f'article.stage-definition[data-stage="{stage}"]')
+        expect(card.get_by_role("heading", name=f"Stage {stage}")).to_be_visible()
+        if definition["deployment_id"]:
+            expect(card).to_contain_text(definition["deployment_id"])
+        expect(card).to_contain_text(f"Version {definition['version']}")
+        expect(card).to_contain_text(OPERATIONS_READ[definition["source"]])
+        # Public and API-key-only operations are both unauthenticated; CORS preflights apart.
+        exposure = definition["exposure"]
+        expect(card).to_contain_text(
+            f"{exposure['public']} public + {exposure['api_key_only']} API key only"
+        )
+        expect(card).to_contain_text("CORS preflight")
+        if definition["valid"]:
+            expect(card).to_contain_text("Valid")
+            expect(card).not_to_contain_text("Invalid OpenAPI")
+        else:
+            # (moto's export of a REST API is not valid Swagger 2.0: upper-case methods.)
+            invalid = card.get_by_role("alert").filter(has_text="Invalid OpenAPI")
+            expect(invalid).to_contain_text("does not pass OpenAPI validation")
+            expect(invalid.locator("li").first).to_have_text(definition["validation_errors"][0])
+
+    protections = page.get_by_role("table", name="Protections by stage")
+    for protection in application["protections"]:
+        row = protections.locator(f'tr[data-stage="{protection["stage"]}"]')
+        expect(row).to_contain_text(RESOURCE_POLICY[protection["resource_policy"]])
+        expect(row.locator('td[data-label="Reachable from"]')).to_have_text("Internet")
+    assert {p["stage"] for p in application["protections"]} == {"staging", "dev"}
+    screenshot(page, "42-application-stages")
+
+    # The operations of the first instance's stage first; another stage on request.
+    operations = page.locator("section", has=page.locator("#operations-heading"))
+    chooser = operations.get_by_label("Stage", exact=True)
+    expect(chooser.locator("option:checked")).to_have_text(
+        f"Stage {application['definition']['stage']}"
+    )
+    expect(
+        page.get_by_role("heading", name=f"Operations ({definitions['staging']['operations']})")
+    ).to_be_visible()
+    table = operations.get_by_role("table", name="Operations")
+    products = table.locator("tr", has_text="/products")
+    expect(products.locator('td[data-label="Exposure"]')).to_have_text("Public")
+    orders = table.locator("tr", has_text="/orders/{id}")
+    expect(orders.locator('td[data-label="Exposure"]')).to_have_text("Authenticated")
+    with page.expect_request(
+        lambda request: "/operations?" in request.url and "stage=dev" in request.url
+    ):
+        chooser.select_option(label="Stage dev")
+    expect(
+        page.get_by_role("heading", name=f"Operations ({definitions['dev']['operations']})")
+    ).to_be_visible()
+
+    # Each stage's own document: the request names the stage, the file too.
+    dev = page.locator('article.stage-definition[data-stage="dev"]')
+    with (
+        page.expect_request(
+            lambda request: "/openapi?" in request.url and "stage=dev" in request.url
+        ),
+        page.expect_download() as download_info,
+    ):
+        dev.get_by_role("button", name="Download definition (JSON)").click()
+    assert download_info.value.suggested_filename == "shop-storefront-api-staging-dev-openapi.json"
+
+
+def test_an_invalid_definition_a_canary_and_every_exposure_are_said_plainly(
+    page: Page, console_demo: Demo, shop_applications: dict[str, str]
+) -> None:
+    """What AWS can hold and the demo cannot (an invalid export, a canary, a WAF, an API key
+    that is the only protection): the service's answers are changed on their way to the page."""
+    application_id = shop_applications["storefront"]
+    base = f"{console_demo.base_url}/api/v1/applications/{application_id}"
+    errors = [f"paths./orders.post.responses: response {n} has no description" for n in range(7)]
+
+    def application(route: Route) -> None:
+        body = route.fetch().json()
+        for definition in body["definitions"]:
+            if definition["stage"] == "dev":
+                definition.update(
+                    valid=False,
+                    validation_errors=errors,
+                    export_error="BadRequestException: the stage has no deployment",
+                )
+            else:
+                definition.update(valid=True, validation_errors=[], export_error=None)
+                definition["canary"] = {
+                    "deployment_id": "canary7",
+                    "percent_traffic": 12.5,
+                    "source": "deployment",
+                    "operations": 4,
+                    "unauthenticated_operations": 2,
+                    "api_key_operations": 1,
+                    "cors_preflight_operations": 1,
+                }
+        body["protections"] = [
+            {
+                "stage": "staging",
+                "resource_policy": "allows_anyone",
+                "waf_web_acl": True,
+                "mutual_tls": False,
+                "reachable_from": "internet",
+            },
+            {
+                "stage": "dev",
+                "resource_policy": "restricts_callers",
+                "waf_web_acl": False,
+                "mutual_tls": True,
+                "reachable_from": "vpc_only",
+            },
+        ]
+        route.fulfill(json=body)
+
+    def canary_operations(route: Route) -> None:
+        def operation(method: str, path: str, exposure: str, **fields: Any) -> dict[str, Any]:
+            return {
+                "method": method,
+                "path": path,
+                "authorization": "NONE",
+                "authorizer_type": None,
+                "authorizer_name": None,
+                "api_key_required": False,
+                "integration_type": "HTTP_PROXY",
+                "exposure": exposure,
+                "unauthenticated": exposure in {"public", "api_key_only"},
+                **fields,
+            }
+
+        route.fulfill(
+            json={
+                "items": [
+                    operation("GET", "/products", "public"),
+                    operation("POST", "/orders", "api_key_only", api_key_required=True),
+                    operation(
+                        "GET",
+                        "/orders/{id}",
+                        "authenticated",
+                        authorization="CUSTOM",
+                        authorizer_type="TOKEN",
+                        authorizer_name="shop-token",
+                    ),
+                    operation("OPTIONS", "/orders", "cors_preflight"),
+                ],
+                "next_cursor": None,
+            }
+        )
+
+    page.route(base, application)
+    page.route(
+        lambda url: url.startswith(f"{base}/operations?") and "canary=true" in url,
+        canary_operations,
+    )
+    page.goto(f"{console_demo.base_url}/#/applications/{application_id}")
+
+    dev = page.locator('article.stage-definition[data-stage="dev"]')
+    expect(dev.locator(".badge", has_text="Invalid OpenAPI")).to_be_visible()
+    invalid = dev.get_by_role("alert").filter(has_text="Invalid OpenAPI")
+    expect(invalid).to_contain_text("does not pass OpenAPI validation")
+    expect(invalid).to_contain_text("The first 5 of 7 problems")
+    expect(invalid.locator("li")).to_have_count(5)
+    expect(invalid.locator("li").first).to_have_text(errors[0])
+    expect(dev).to_contain_text("AWS could not export this stage")
+    expect(dev).to_contain_text("the stage has no deployment")
+    staging = page.locator('article.stage-definition[data-stage="staging"]')
+    expect(staging).not_to_contain_text("Invalid OpenAPI")
+    canary = staging.locator(".canary")
+    expect(canary).to_contain_text("Canary: 12.5% of traffic")
+    expect(canary).to_contain_text("canary7")
+
+    protections = page.get_by_role("table", name="Protections by stage")
+    staging_row = protections.locator('tr[data-stage="staging"]')
+    expect(staging_row.locator('td[data-label="Resource policy"]')).to_have_text("Allows anyone")
+    expect(staging_row.locator('td[data-label="WAF web ACL"]')).to_have_text("Yes")
+    expect(staging_row.locator('td[data-label="Mutual TLS"]')).to_have_text("No")
+    dev_row = protections.locator('tr[data-stage="dev"]')
+    expect(dev_row.locator('td[data-label="Resource policy"]')).to_have_text("Restricts callers")
+    expect(dev_row.locator('td[data-label="Mutual TLS"]')).to_have_text("Yes")
+    expect(dev_row.locator('td[data-label="Reachable from"]')).to_contain_text("VPC only")
+    expect(dev_row).to_contain_text("A scanner outside the customer's VPC cannot reach it")
+    screenshot(page, "43-application-invalid-and-canary")
+
+    operations = page.locator("section", has=page.locator("#operations-heading"))
+    operations.get_by_label("Stage", exact=True).select_option(
+        label="Stage staging — canary (12.5% of traffic)"
+    )
+    expect(page.get_by_role("heading", name="Operations (4)")).to_be_visible()
+    table = operations.get_by_role("table", name="Operations")
+    exposures = table.locator('td[data-label="Exposure"]')
+    expect(exposures).to_have_text(
+        ["Public", "API key only — not authentication", "Authenticated", "CORS preflight"]
+    )
+    expect(table.locator("tr", has_text="/orders/{id}")).to_contain_text(
+        "Lambda token · shop-token"
+    )
+    screenshot(page, "44-application-canary-operations")
+
+
+def _lines(page: Page, element: Locator) -> int:
+    """How many lines the element's text takes on screen."""
+    count: int = element.evaluate(
+        """(node) => {
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            const tops = new Set([...range.getClientRects()]
+                .filter((rect) => rect.width > 0)
+                .map((rect) => Math.round(rect.top)));
+            return tops.size;
+        }"""
+    )
+    return count
+
+
+def test_the_unauthenticated_header_and_label_stay_whole_words(
+    browser: Browser, console_demo: Demo, shop_applications: dict[str, str]
+) -> None:
+    # Just wide enough for the table layout (and the two-column attack surface of 900 px).
+    for width in (780, 900, 1280):
+        context = signed_in_context(browser, console_demo, viewport={"width": width, "height": 900})
+        page = context.new_page()
+        try:
+            page.goto(f"{console_demo.base_url}/#/applications")
+            header = page.get_by_role("columnheader", name="Unauthenticated")
+            expect(header).to_be_visible()
+            assert _lines(page, header) == 1, f"the header breaks at {width}px"
+            page.goto(f"{console_demo.base_url}/#/applications/{shop_applications['storefront']}")
+            label = page.locator('[data-metric="unauthenticated"] .metric-label')
+            expect(label).to_be_visible()
+            assert _lines(page, label) == 1, f"the metric label breaks at {width}px"
+        finally:
+            context.close()

@@ -92,6 +92,8 @@ def test_a_private_api_is_onboarded_from_a_new_central_role_connection(
     expect(private).to_contain_text("REST")
     expect(private).to_contain_text("PRIVATE")
     expect(private).to_contain_text("2 VPC endpoints")
+    expect(private.locator(".badge", has_text="VPC only")).to_be_visible()
+    expect(page.locator(".choice", has_text="payments-webhooks")).not_to_contain_text("VPC only")
     expect(private).to_contain_text("created ")
     expect(page.locator(".choice", has_text="payments-webhooks")).to_contain_text("HTTP")
     screenshot(page, "08-wizard-apis")
@@ -106,6 +108,10 @@ def test_a_private_api_is_onboarded_from_a_new_central_role_connection(
     assert vpce_url is not None
     assert vpce_url.endswith("/prod")
     expect(prod).to_contain_text("Private · through vpce-")
+    # Said next to the URLs: a scanner outside the customer's VPC cannot reach any of them.
+    note = page.get_by_role("note")
+    expect(note).to_contain_text("reachable only from inside the customer's VPC")
+    expect(note).to_contain_text("a scanner outside that VPC cannot reach these URLs")
     # Onboard without a URL: the form says what is missing and sends nothing.
     page.get_by_role("button", name="Onboard").click()
     expect(page.get_by_role("alert")).to_contain_text("Choose at least one instance URL")
@@ -123,24 +129,38 @@ def test_a_private_api_is_onboarded_from_a_new_central_role_connection(
     expect(surface.locator('[data-authorizer="AWS_IAM"]')).to_contain_text("IAM (SigV4): 1")
     expect(page.locator(".instance-list")).to_contain_text(vpce_url)
     expect(page.locator(".instance-list")).to_contain_text("VPC endpoint")
+    expect(page.locator(".instance-list .badge", has_text="VPC only")).to_be_visible()
+    prod_protections = page.get_by_role("table", name="Protections by stage").locator(
+        'tr[data-stage="prod"]'
+    )
+    expect(prod_protections.locator('td[data-label="Reachable from"]')).to_contain_text("VPC only")
+    expect(prod_protections).to_contain_text("A scanner outside the customer's VPC cannot reach it")
+    prod_definition = page.locator('article.stage-definition[data-stage="prod"]')
+    expect(prod_definition.get_by_role("heading", name="Stage prod")).to_be_visible()
     expect(page.get_by_role("heading", name="Operations (3)")).to_be_visible()
     screenshot(page, "10-application")
 
     application = console_demo.request("GET", f"/applications/{application_id}").json()
     assert [instance["url"] for instance in application["instances"]] == [vpce_url]
     assert application["source"]["endpoint_type"] == "PRIVATE"
+    assert [instance["reachable_from"] for instance in application["instances"]] == ["vpc_only"]
 
     # The definition needs the bearer header: the console fetches it and hands over a file.
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download definition (JSON)").click()
     download = download_info.value
-    assert download.suggested_filename == f"{PRIVATE_API}-openapi.json"
+    assert download.suggested_filename == f"{PRIVATE_API}-prod-openapi.json"
     document = json.loads(Path(download.path()).read_text())
     assert document["host"] == vpce_url.split("/")[2]
     assert set(document["paths"]) >= {"/products", "/orders"}
     page.get_by_role("button", name="View definition").click()
     expect(page.locator("pre.code-block")).to_contain_text('"basePath": "/prod"')
     screenshot(page, "11-application-definition")
+
+    # In the list, the application is marked as reachable only from inside the VPC.
+    page.goto(f"{console_demo.base_url}/#/applications")
+    row = page.locator(f'tr[data-application-id="{application_id}"]')
+    expect(row.locator('td[data-label="Instances"]')).to_contain_text("VPC only")
 
     # Back in the wizard, the API is marked as onboarded and links to its application.
     page.goto(f"{console_demo.base_url}/#/applications/new")

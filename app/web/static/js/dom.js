@@ -215,6 +215,14 @@ export function badge(text, kind = "neutral", title) {
   return h("span", { class: `badge badge-${kind}`, title }, text);
 }
 
+/** Said wherever a URL answers only inside the customer's VPC (a PRIVATE API). */
+export const VPC_ONLY_TEXT = "Reachable only from inside the customer's VPC: a scanner outside that VPC cannot reach it.";
+
+/** "internet" or "vpc_only" for an instance or a discovered API (older answers: from the endpoint type). */
+export function reachableFrom(item, endpointType) {
+  return item.reachable_from || (endpointType === "PRIVATE" ? "vpc_only" : "internet");
+}
+
 const CONNECTION_STATUS = {
   ok: ["Connected", "ok"],
   failed: ["Failed", "error"],

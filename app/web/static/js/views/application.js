@@ -1,7 +1,8 @@
-// One application: where it comes from, its instances, its attack surface, its definition.
+// One application: where it comes from, its instances, its attack surface, what each stage
+// really serves (its deployed definition), the stages' protections and the operations.
 
 import { api, blob, isAbort, listAll } from "../api.js";
-import { badge, busy, cell, formatDateTime, h, loading, notice, plural, problemBox, replace } from "../dom.js";
+import { VPC_ONLY_TEXT, badge, busy, cell, field, formatDateTime, h, loading, nextId, notice, plural, problemBox, reachableFrom as reachable, replace, select } from "../dom.js";
 
 const AUTHORIZER_LABELS = {
   AWS_IAM: "IAM (SigV4)",
@@ -9,6 +10,28 @@ const AUTHORIZER_LABELS = {
   REQUEST: "Lambda request",
   COGNITO_USER_POOLS: "Cognito user pools",
   JWT: "JWT",
+};
+
+/** Where a stage's operations were read, said for a person. */
+const OPERATIONS_SOURCES = {
+  deployment: ["Read from the deployment", "What the stage serves right now."],
+  stage_export: ["From the stage's export", "AWS's export of the deployed stage."],
+  draft_resources: ["From the API's undeployed draft (fallback)", "AWS did not say what the deployment contains, so the API's current resources were read. They can differ from what the stage serves."],
+  draft_routes: ["From the API's current routes (fallback)", "The stage could not be exported, so the API's current routes were read. They can include changes not deployed yet."],
+};
+
+/** How one operation can be called, said for a person: [label, badge kind, explanation]. */
+const EXPOSURES = {
+  public: ["Public", "error", "Anyone can call it: no authorization and no API key."],
+  api_key_only: ["API key only — not authentication", "warn", "Needs an API key, but a key identifies a client for throttling and quotas; it does not authenticate the caller."],
+  authenticated: ["Authenticated", "ok", "Needs an authorizer, IAM or a JWT."],
+  cors_preflight: ["CORS preflight", "neutral", "The OPTIONS request browsers send before a cross-origin call; counted apart."],
+};
+
+const RESOURCE_POLICIES = {
+  none: ["No resource policy", "neutral", "Any caller the API's own authorization lets through."],
+  restricts_callers: ["Restricts callers", "ok", "The resource policy limits who may call the API."],
+  allows_anyone: ["Allows anyone", "warn", "The resource policy lets any principal call the API."],
 };
 
 function metric(label, value, kind, description) {
@@ -23,6 +46,38 @@ function metric(label, value, kind, description) {
 
 function safeFileName(name) {
   return (name || "definition").replace(/[^\w.-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 80) || "definition";
+}
+
+function formatName(format) {
+  return format === "swagger_2" ? "Swagger 2.0" : format === "openapi_3" ? "OpenAPI 3" : format || "—";
+}
+
+/** The operation's exposure (the API says it; older answers are read from their flags). */
+function exposureOf(op) {
+  if (op.exposure) return op.exposure;
+  if (!op.unauthenticated) return "authenticated";
+  return op.api_key_required ? "api_key_only" : "public";
+}
+
+function exposureBadge(exposure) {
+  const [label, kind, help] = EXPOSURES[exposure] || [exposure, "neutral", ""];
+  return badge(label, kind, help || undefined);
+}
+
+/** Where the operations were read: "deployment", …; older answers said aws_export/built there. */
+function operationsSource(definition) {
+  return OPERATIONS_SOURCES[definition.source] ? definition.source : null;
+}
+
+function documentSource(definition) {
+  const source = definition.document_source || (["aws_export", "built"].includes(definition.source) ? definition.source : null);
+  if (source === "aws_export") return `AWS export of stage ${definition.stage}`;
+  if (source === "built") return "Built by Onboarder from the API's routes";
+  return source || "—";
+}
+
+function reachableFrom(instance, source) {
+  return reachable(instance, source.endpoint_type);
 }
 
 export async function applicationView(container, context) {
@@ -42,6 +97,8 @@ export async function applicationView(container, context) {
   replace(heading, application.name);
   const source = application.source;
   const definition = application.definition;
+  const definitions = application.definitions && application.definitions.length ? application.definitions : [definition];
+  const protections = application.protections || [];
 
   const connectionName = h("span", { class: "mono" }, source.connection_id || "deleted");
   if (source.connection_id) {
@@ -53,16 +110,21 @@ export async function applicationView(container, context) {
       .catch(() => {});
   }
 
+  // ----------------------------------------------------------------- attack surface (first stage)
+
   const authorizers = Object.entries(definition.authorizer_types || {});
   const surface = h(
     "section",
     { class: "card stack", "aria-labelledby": "surface-heading" },
     h("h2", { id: "surface-heading" }, "Attack surface"),
+    definition.stage
+      ? h("p", { class: "muted" }, definitions.length > 1 ? `Stage ${definition.stage}, the first instance's stage. Every stage is under “Definitions by stage”.` : `Stage ${definition.stage}.`)
+      : null,
     h(
       "div",
       { class: "metrics" },
-      metric("Operations", definition.operations, "neutral", "Methods and routes the API exposes."),
-      metric("Unauthenticated", definition.unauthenticated_operations, definition.unauthenticated_operations ? "error" : "ok", "No authorization and no API key."),
+      metric("Operations", definition.operations, "neutral", "Methods and routes the stage serves."),
+      metric("Unauthenticated", definition.unauthenticated_operations, definition.unauthenticated_operations ? "error" : "ok", "Public, or behind an API key only."),
       metric("API key", definition.api_key_operations, "info", "Need an API key."),
     ),
     h(
@@ -79,15 +141,198 @@ export async function applicationView(container, context) {
     ),
   );
 
-  const definitionStatus = h("div", { "aria-live": "polite" });
+  // ----------------------------------------------------------------- instances
+
+  const instances = h(
+    "section",
+    { class: "card stack", "aria-labelledby": "instances-heading" },
+    h("h2", { id: "instances-heading" }, `Instances (${application.instances.length})`),
+    h(
+      "ul",
+      { class: "instance-list" },
+      application.instances.map((instance) =>
+        h(
+          "li",
+          { dataset: { reachableFrom: reachableFrom(instance, source) } },
+          h("span", { class: "mono url" }, instance.url),
+          " ",
+          instance.stage ? badge(`stage ${instance.stage}`, "neutral") : null,
+          /-vpce-/.test(instance.url) ? [" ", badge("VPC endpoint", "private")] : null,
+          reachableFrom(instance, source) === "vpc_only" ? [" ", badge("VPC only", "private", VPC_ONLY_TEXT)] : null,
+          instance.mutual_tls ? [" ", badge("Mutual TLS", "info", "Callers must present a client certificate.")] : null,
+        ),
+      ),
+    ),
+    application.instances.some((instance) => reachableFrom(instance, source) === "vpc_only")
+      ? h("p", { class: "muted small" }, "VPC only: reachable only from inside the customer's VPC, so a scanner outside that VPC cannot reach it.")
+      : null,
+  );
+
+  // ----------------------------------------------------------------- protections per stage
+
+  const protectionsCard = h(
+    "section",
+    { class: "card stack", "aria-labelledby": "protections-heading" },
+    h("h2", { id: "protections-heading" }, "Protections"),
+    protections.length
+      ? h(
+          "table",
+          { class: "table table-compact", "aria-label": "Protections by stage" },
+          h("thead", {}, h("tr", {}, ["Stage", "Resource policy", "WAF web ACL", "Mutual TLS", "Reachable from"].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "tbody",
+            {},
+            protections.map((p) => {
+              const [policyLabel, policyKind, policyHelp] = RESOURCE_POLICIES[p.resource_policy] || [p.resource_policy, "neutral", ""];
+              return h(
+                "tr",
+                { dataset: { stage: p.stage } },
+                cell("Stage", h("span", { class: "mono" }, p.stage)),
+                cell("Resource policy", badge(policyLabel, policyKind, policyHelp || undefined)),
+                cell("WAF web ACL", p.waf_web_acl ? "Yes" : "No"),
+                cell("Mutual TLS", p.mutual_tls ? "Yes" : "No"),
+                cell(
+                  "Reachable from",
+                  p.reachable_from === "vpc_only"
+                    ? [badge("VPC only", "private"), h("div", { class: "muted small" }, "A scanner outside the customer's VPC cannot reach it.")]
+                    : p.reachable_from === "internet"
+                      ? "Internet"
+                      : p.reachable_from,
+                ),
+              );
+            }),
+          ),
+        )
+      : h("p", { class: "muted" }, "Not recorded: this application was onboarded before Onboarder read the stages' protections."),
+  );
+
+  // ----------------------------------------------------------------- definitions by stage
+
+  const definitionsCard = h(
+    "section",
+    { class: "card stack", "aria-labelledby": "definitions-heading" },
+    h("h2", { id: "definitions-heading" }, definitions.length > 1 ? `Definitions by stage (${definitions.length})` : "Definition"),
+    definitions.length > 1 ? h("p", { class: "muted" }, "Each stage can serve a different deployment: what each one serves is read on its own.") : null,
+    definitions.map((d) => stageDefinition(d, { application, id, signal: context.signal, protocol: source.protocol })),
+  );
+
+  // ----------------------------------------------------------------- source
+
+  const details = h(
+    "section",
+    { class: "card stack", "aria-labelledby": "source-heading" },
+    h("h2", { id: "source-heading" }, "Source"),
+    h(
+      "dl",
+      { class: "facts" },
+      fact("Connection", source.connection_id ? h("a", { href: "#/integrations" }, connectionName) : "deleted"),
+      fact("Account", h("span", { class: "mono" }, source.account_id)),
+      fact("Region", source.region),
+      fact("API id", h("span", { class: "mono" }, source.api_id)),
+      fact("Protocol", badge(source.protocol, "info")),
+      fact("Endpoint type", badge(source.endpoint_type, source.endpoint_type === "PRIVATE" ? "private" : "neutral")),
+      fact("Onboarded", `${formatDateTime(application.created_at)} · ${application.onboarded_via === "auto_onboard" ? "by auto-onboard" : "manually"}`),
+    ),
+  );
+
+  // ----------------------------------------------------------------- operations, per stage
+
+  const operations = h("section", { class: "card stack", "aria-labelledby": "operations-heading" });
+  const operationsHeading = h("h2", { id: "operations-heading" }, "Operations");
+  const choices = [];
+  for (const d of definitions) {
+    if (!d.stage) continue;
+    choices.push({ stage: d.stage, canary: false, label: `Stage ${d.stage}` });
+    if (d.canary && d.canary.source !== "unavailable") choices.push({ stage: d.stage, canary: true, label: `Stage ${d.stage} — canary (${percent(d.canary.percent_traffic)} of traffic)` });
+  }
+  const first = Math.max(0, choices.findIndex((c) => c.stage === definition.stage && !c.canary));
+  const stageChooser = choices.length ? select("stage", choices.map((c, i) => [String(i), c.label]), { value: String(first) }) : null;
+  const operationsBody = h("div", { class: "stack" }, loading("Loading operations…"));
+  replace(
+    operations,
+    operationsHeading,
+    stageChooser ? h("div", { class: "toolbar stage-chooser" }, field("Stage", stageChooser, { help: "Operations the chosen stage serves." })) : null,
+    operationsBody,
+  );
+
+  const justOnboarded = Boolean(context.query.get("onboarded"));
+  if (justOnboarded) {
+    // Said once: a reload or a shared link shows the page without it.
+    window.history.replaceState(null, "", `#/applications/${id}`);
+  }
+  replace(
+    content,
+    justOnboarded ? notice("success", "Application onboarded", h("p", {}, `${application.name} is ready for security testing with ${plural(application.instances.length, "instance")}.`)) : null,
+    h("div", { class: "grid-2" }, surface, details),
+    instances,
+    protectionsCard,
+    definitionsCard,
+    operations,
+  );
+
+  let shownFor = 0;
+  async function loadOperations() {
+    const ticket = ++shownFor;
+    const { stage, canary } = stageChooser ? choices[Number(stageChooser.value)] : { stage: null, canary: false };
+    replace(operationsBody, loading("Loading operations…"));
+    try {
+      const items = await listAll(`/applications/${id}/operations`, { query: { stage: stage || undefined, canary: canary ? "true" : undefined }, signal: context.signal });
+      if (ticket !== shownFor) return;
+      replace(operationsHeading, `Operations (${items.length})`);
+      replace(operationsBody, items.length ? operationsTable(items) : h("p", { class: "muted" }, "The definition lists no operation."));
+    } catch (error) {
+      if (isAbort(error) || ticket !== shownFor) return;
+      replace(operationsHeading, "Operations");
+      replace(operationsBody, problemBox(error));
+    }
+  }
+  if (stageChooser) stageChooser.addEventListener("change", loadOperations);
+  await loadOperations();
+}
+
+function percent(value) {
+  const number = Number(value);
+  return Number.isFinite(number) ? `${Number(number.toFixed(2))}%` : "—";
+}
+
+function operationsTable(items) {
+  return h(
+    "table",
+    { class: "table", "aria-label": "Operations" },
+    h("thead", {}, h("tr", {}, ["Method", "Path", "Exposure", "Authorization", "API key"].map((t) => h("th", { scope: "col" }, t)))),
+    h(
+      "tbody",
+      {},
+      items.map((op) => {
+        const exposure = exposureOf(op);
+        const open = exposure !== "authenticated";
+        const type = op.authorizer_type ? AUTHORIZER_LABELS[op.authorizer_type] || op.authorizer_type : op.authorization;
+        return h(
+          "tr",
+          { dataset: { exposure } },
+          cell("Method", h("span", { class: "method" }, op.method)),
+          cell("Path", h("span", { class: "mono" }, op.path)),
+          cell("Exposure", exposureBadge(exposure)),
+          cell("Authorization", open && (!op.authorization || op.authorization === "NONE") ? h("span", { class: "muted" }, "None") : op.authorizer_name ? `${type} · ${op.authorizer_name}` : type),
+          cell("API key", op.api_key_required ? "Required" : "—"),
+        );
+      }),
+    ),
+  );
+}
+
+/** One stage's definition: what it serves, where that was read, whether the document is valid. */
+function stageDefinition(d, { application, id, signal, protocol }) {
+  const headingId = nextId("stage-definition");
+  const status = h("div", { "aria-live": "polite" });
   const preview = h("div");
-  const downloadButton = h("button", { type: "button", class: "button button-primary" }, "Download definition (JSON)");
-  const viewButton = h("button", { type: "button", class: "button", "aria-expanded": "false" }, "View definition");
+  const downloadButton = h("button", { type: "button", class: "button button-primary", "aria-describedby": headingId }, "Download definition (JSON)");
+  const viewButton = h("button", { type: "button", class: "button", "aria-expanded": "false", "aria-describedby": headingId }, "View definition");
   let documentText = null;
 
   async function fetchDefinition() {
     if (documentText === null) {
-      const data = await blob(`/applications/${id}/openapi`, { signal: context.signal, accept: "application/json" });
+      const data = await blob(`/applications/${id}/openapi`, { query: { stage: d.stage || undefined }, signal, accept: "application/json" });
       documentText = await data.text();
     }
     return documentText;
@@ -98,14 +343,15 @@ export async function applicationView(container, context) {
       try {
         const text = await fetchDefinition();
         const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-        const link = h("a", { href: url, download: `${safeFileName(application.name)}-openapi.json`, hidden: true });
+        const stagePart = d.stage ? `-${d.stage}` : "";
+        const link = h("a", { href: url, download: `${safeFileName(`${application.name}${stagePart}`)}-openapi.json`, hidden: true });
         document.body.append(link);
         link.click();
         link.remove();
         window.setTimeout(() => URL.revokeObjectURL(url), 10000);
-        replace(definitionStatus);
+        replace(status);
       } catch (error) {
-        if (!isAbort(error)) replace(definitionStatus, problemBox(error, { title: "The definition could not be downloaded" }));
+        if (!isAbort(error)) replace(status, problemBox(error, { title: "The definition could not be downloaded" }));
       }
     }),
   );
@@ -126,113 +372,98 @@ export async function applicationView(container, context) {
         } catch {
           // Shown as sent.
         }
-        replace(preview, h("pre", { class: "code-block", tabindex: "0", "aria-label": "Definition" }, pretty));
-        replace(definitionStatus);
+        replace(preview, h("pre", { class: "code-block", tabindex: "0", "aria-label": `Definition of stage ${d.stage}` }, pretty));
+        replace(status);
         viewButton.setAttribute("aria-expanded", "true");
       } catch (error) {
-        if (!isAbort(error)) replace(definitionStatus, problemBox(error, { title: "The definition could not be loaded" }));
+        if (!isAbort(error)) replace(status, problemBox(error, { title: "The definition could not be loaded" }));
       }
     }).then(() => {
       if (viewButton.getAttribute("aria-expanded") === "true") replace(viewButton, "Hide definition");
     });
   });
 
-  const definitionCard = h(
-    "section",
-    { class: "card stack", "aria-labelledby": "definition-heading" },
-    h("h2", { id: "definition-heading" }, "Definition"),
-    h(
-      "dl",
-      { class: "facts" },
-      fact("Format", definition.format === "swagger_2" ? "Swagger 2.0" : definition.format === "openapi_3" ? "OpenAPI 3" : definition.format),
-      fact("Source", definition.source === "aws_export" ? `AWS export${definition.stage ? ` of stage ${definition.stage}` : ""}` : "Built from the API's routes"),
-      fact("Size", `${(definition.size_bytes / 1024).toFixed(1)} KiB`),
-      fact("Fetched", formatDateTime(definition.fetched_at)),
-      fact("SHA-256", h("span", { class: "mono truncate", title: definition.sha256 }, definition.sha256)),
-    ),
-    definition.export_error ? notice("warn", "AWS could not export this API", h("p", {}, definition.export_error)) : null,
-    h("div", { class: "actions" }, downloadButton, viewButton),
-    definitionStatus,
-    preview,
-  );
+  const invalid = d.valid === false;
+  const opsSource = operationsSource(d);
+  const [sourceLabel, sourceHelp] = opsSource
+    ? opsSource === "draft_routes" && protocol === "WEBSOCKET"
+      ? ["From the API's routes", "WebSocket APIs have no export: their current routes were read."]
+      : OPERATIONS_SOURCES[opsSource]
+    : [null, null];
+  const exposure = d.exposure || null;
+  const errors = d.validation_errors || [];
+  const shownErrors = errors.slice(0, 5);
 
-  const instances = h(
-    "section",
-    { class: "card stack", "aria-labelledby": "instances-heading" },
-    h("h2", { id: "instances-heading" }, `Instances (${application.instances.length})`),
+  return h(
+    "article",
+    { class: "card stack stage-definition", dataset: { stage: d.stage || "" }, "aria-labelledby": headingId },
     h(
-      "ul",
-      { class: "instance-list" },
-      application.instances.map((instance) =>
-        h("li", {}, h("span", { class: "mono url" }, instance.url), " ", instance.stage ? badge(`stage ${instance.stage}`, "neutral") : null, /-vpce-/.test(instance.url) ? [" ", badge("VPC endpoint", "private")] : null),
+      "div",
+      { class: "card-head" },
+      h("h3", { id: headingId }, d.stage ? `Stage ${d.stage}` : "Definition"),
+      h(
+        "div",
+        {},
+        d.valid === undefined ? null : invalid ? badge("Invalid OpenAPI", "error") : badge(`Valid ${formatName(d.format)}`, "ok"),
+        d.canary ? [" ", badge(`Canary ${percent(d.canary.percent_traffic)}`, "warn")] : null,
       ),
     ),
-  );
-
-  const details = h(
-    "section",
-    { class: "card stack", "aria-labelledby": "source-heading" },
-    h("h2", { id: "source-heading" }, "Source"),
+    invalid
+      ? notice(
+          "error",
+          "Invalid OpenAPI",
+          h("p", {}, "This definition does not pass OpenAPI validation: tools that import it may reject it or skip parts of it."),
+          shownErrors.length ? h("p", {}, errors.length > shownErrors.length ? `The first ${shownErrors.length} of ${errors.length} problems:` : shownErrors.length === 1 ? "The problem:" : "The problems:") : null,
+          shownErrors.length ? h("ul", { class: "validation-errors" }, shownErrors.map((e) => h("li", {}, e))) : null,
+        )
+      : null,
+    d.export_error ? notice("warn", "AWS could not export this stage", h("p", {}, d.export_error)) : null,
     h(
       "dl",
       { class: "facts" },
-      fact("Connection", source.connection_id ? h("a", { href: "#/integrations" }, connectionName) : "deleted"),
-      fact("Account", h("span", { class: "mono" }, source.account_id)),
-      fact("Region", source.region),
-      fact("API id", h("span", { class: "mono" }, source.api_id)),
-      fact("Protocol", badge(source.protocol, "info")),
-      fact("Endpoint type", badge(source.endpoint_type, source.endpoint_type === "PRIVATE" ? "private" : "neutral")),
-      fact("Onboarded", `${formatDateTime(application.created_at)} · ${application.onboarded_via === "auto_onboard" ? "by auto-onboard" : "manually"}`),
+      d.deployment_id !== undefined ? fact("Deployment", d.deployment_id ? h("span", { class: "mono" }, d.deployment_id) : h("span", { class: "muted" }, "none (auto-deployed)")) : null,
+      d.version !== undefined && d.version !== null ? fact("Version", `Version ${d.version}`) : null,
+      sourceLabel ? fact("Operations read", [h("span", { class: "source-label" }, sourceLabel), h("div", { class: "muted small" }, sourceHelp)]) : null,
+      fact("Operations", String(d.operations)),
+      fact(
+        "Unauthenticated",
+        [
+          h("span", { class: d.unauthenticated_operations ? "strong text-error" : undefined }, String(d.unauthenticated_operations)),
+          exposure ? h("span", { class: "muted" }, ` · ${exposure.public} public + ${exposure.api_key_only} API key only (a key is not authentication)`) : null,
+        ],
+      ),
+      d.cors_preflight_operations !== undefined ? fact("CORS preflight", [String(d.cors_preflight_operations), h("span", { class: "muted" }, " · counted apart: the OPTIONS requests browsers send before cross-origin calls")]) : null,
+      fact("Document", `${formatName(d.format)} · ${documentSource(d)}`),
+      fact("Size", `${(d.size_bytes / 1024).toFixed(1)} KiB`),
+      fact("Fetched", formatDateTime(d.fetched_at)),
+      fact("SHA-256", h("span", { class: "mono truncate", title: d.sha256 }, d.sha256)),
+    ),
+    d.canary ? canaryBlock(d.canary) : null,
+    h("div", { class: "actions" }, downloadButton, viewButton),
+    h("div", { class: "definition-output" }, status, preview),
+  );
+}
+
+function canaryBlock(canary) {
+  const unavailable = canary.source === "unavailable";
+  return h(
+    "div",
+    { class: "panel stack canary" },
+    h("h4", {}, `Canary: ${percent(canary.percent_traffic)} of traffic`),
+    h(
+      "dl",
+      { class: "facts" },
+      fact("Deployment", canary.deployment_id ? h("span", { class: "mono" }, canary.deployment_id) : "—"),
+      unavailable
+        ? fact("Operations", h("span", { class: "muted" }, "Could not be read from the canary's deployment."))
+        : [
+            fact("Operations", String(canary.operations)),
+            fact("Unauthenticated", String(canary.unauthenticated_operations)),
+            fact("API key", String(canary.api_key_operations)),
+            fact("CORS preflight", String(canary.cors_preflight_operations ?? 0)),
+          ],
     ),
   );
-
-  const operations = h("section", { class: "card stack", "aria-labelledby": "operations-heading" }, h("h2", { id: "operations-heading" }, "Operations"), loading("Loading operations…"));
-
-  const justOnboarded = Boolean(context.query.get("onboarded"));
-  if (justOnboarded) {
-    // Said once: a reload or a shared link shows the page without it.
-    window.history.replaceState(null, "", `#/applications/${id}`);
-  }
-  replace(
-    content,
-    justOnboarded ? notice("success", "Application onboarded", h("p", {}, `${application.name} is ready for security testing with ${plural(application.instances.length, "instance")}.`)) : null,
-    h("div", { class: "grid-2" }, surface, details),
-    instances,
-    definitionCard,
-    operations,
-  );
-
-  try {
-    const items = await listAll(`/applications/${id}/operations`, { signal: context.signal });
-    replace(
-      operations,
-      h("h2", { id: "operations-heading" }, `Operations (${items.length})`),
-      items.length
-        ? h(
-            "table",
-            { class: "table" },
-            h("thead", {}, h("tr", {}, ["Method", "Path", "Authorization", "API key"].map((t) => h("th", { scope: "col" }, t)))),
-            h(
-              "tbody",
-              {},
-              items.map((op) =>
-                h(
-                  "tr",
-                  {},
-                  cell("Method", h("span", { class: "method" }, op.method)),
-                  cell("Path", h("span", { class: "mono" }, op.path)),
-                  cell("Authorization", op.unauthenticated ? badge("None", "error") : badge(op.authorizer_name ? `${op.authorization} · ${op.authorizer_name}` : op.authorization, "neutral")),
-                  cell("API key", op.api_key_required ? "Required" : "—"),
-                ),
-              ),
-            ),
-          )
-        : h("p", { class: "muted" }, "The definition lists no operation."),
-    );
-  } catch (error) {
-    if (isAbort(error)) return;
-    replace(operations, h("h2", { id: "operations-heading" }, "Operations"), problemBox(error));
-  }
 }
 
 function fact(term, value) {

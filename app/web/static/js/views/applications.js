@@ -1,7 +1,7 @@
 // The applications list with its filters (kept in the address, so a filtered list can be shared).
 
 import { api, isAbort, listAll } from "../api.js";
-import { badge, cell, emptyState, field, formatDate, h, loading, problemBox, replace, select } from "../dom.js";
+import { VPC_ONLY_TEXT, badge, cell, emptyState, field, formatDate, h, loading, problemBox, reachableFrom, replace, select } from "../dom.js";
 
 const FILTERS = ["connection_id", "account_id", "region", "protocol", "onboarded_via"];
 const PAGE_SIZE = 50;
@@ -105,7 +105,7 @@ export async function applicationsView(container, context) {
       h(
         "table",
         { class: "table", "aria-label": "Applications" },
-        h("thead", {}, h("tr", {}, ["Name", "Protocol", "Account / region", "Instances", "Operations", "Unauthenticated", "Onboarded"].map((text) => h("th", { scope: "col" }, text)))),
+        h("thead", {}, h("tr", {}, ["Name", "Protocol", "Account / region", "Instances", "Operations", "Unauthenticated", "Onboarded"].map((text) => h("th", { scope: "col", class: text.includes(" ") ? undefined : "nowrap" }, text)))),
         rows,
       ),
       more,
@@ -120,13 +120,19 @@ export async function applicationsView(container, context) {
 function row(application) {
   const source = application.source;
   const definition = application.definition;
+  // Every instance answers only inside the customer's VPC: a scanner outside it reaches none.
+  const vpcOnly = application.instances.length > 0 && application.instances.every((instance) => reachableFrom(instance, source.endpoint_type) === "vpc_only");
   return h(
     "tr",
     { dataset: { applicationId: application.id } },
     cell("Name", h("a", { href: `#/applications/${application.id}`, class: "strong" }, application.name), h("div", { class: "muted mono small" }, source.api_id)),
     cell("Protocol", badge(source.protocol, "info"), " ", badge(source.endpoint_type, source.endpoint_type === "PRIVATE" ? "private" : "neutral")),
     cell("Account / region", h("span", { class: "mono" }, source.account_id), h("div", { class: "muted small" }, source.region)),
-    cell("Instances", String(application.instances.length)),
+    cell(
+      "Instances",
+      String(application.instances.length),
+      vpcOnly ? [" ", badge("VPC only", "private", VPC_ONLY_TEXT)] : null,
+    ),
     cell("Operations", String(definition.operations)),
     cell("Unauthenticated", definition.unauthenticated_operations ? badge(String(definition.unauthenticated_operations), "error") : "0"),
     cell("Onboarded", formatDate(application.created_at), h("div", { class: "muted small" }, application.onboarded_via === "auto_onboard" ? "auto-onboard" : "manual")),

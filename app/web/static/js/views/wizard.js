@@ -3,6 +3,7 @@
 import { ApiError, api, isAbort, listAll } from "../api.js";
 import {
   CREDENTIAL_TYPES,
+  VPC_ONLY_TEXT,
   append,
   badge,
   busy,
@@ -17,6 +18,7 @@ import {
   notice,
   plural,
   problemBox,
+  reachableFrom,
   regionName,
   replace,
   select,
@@ -369,8 +371,18 @@ export function wizardView(container, context) {
           }),
         ),
       );
+      // A PRIVATE API answers only inside the customer's VPC: said before anyone picks a URL.
+      const vpcOnly = reachableFrom(chosen, chosen.endpoint_type) === "vpc_only";
       append(
         form,
+        vpcOnly && fieldsets.length
+          ? h(
+              "div",
+              { class: "alert alert-private vpc-only-note", role: "note" },
+              h("p", { class: "alert-title" }, "These URLs are reachable only from inside the customer's VPC"),
+              h("p", {}, "This is a private API: it answers only through the VPC endpoints of the customer's VPC, so a scanner outside that VPC cannot reach these URLs. Security tests have to run from inside the VPC."),
+            )
+          : null,
         fieldsets.length ? fieldsets : emptyState("No instance URLs", "This API has no deployed stage and no custom domain."),
         field("Application name", nameInput, { help: "Defaults to the API's name." }),
         result,
@@ -463,6 +475,7 @@ export function wizardView(container, context) {
           badge(a.protocol, "info"),
           " ",
           badge(a.endpoint_type, a.endpoint_type === "PRIVATE" ? "private" : "neutral"),
+          reachableFrom(a, a.endpoint_type) === "vpc_only" ? [" ", badge("VPC only", "private", VPC_ONLY_TEXT)] : null,
           a.application_id ? [" ", badge("Onboarded", "ok")] : null,
         ),
         a.description ? h("span", { class: "choice-help" }, a.description) : null,
