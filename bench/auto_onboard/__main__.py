@@ -10,14 +10,22 @@ central_role connection, its schedule (explicit regions) and run-now, and the ru
 the scheduler does (`runs.claim_queued_run`, then `runs.execute`). AWS is the discovery
 benchmark's simulated endpoint (bench/discovery/simulated_aws.py, its own process, reached
 through AWS_ENDPOINT_URL), which also answers what onboarding reads of each API, under the
-same latency and the same 10/s burst 40 quota per account and region.
+same latency and the same 10/s burst 40 quota per account and region, and AWS's quota of
+GetResources besides: 5 every 2 seconds per account, all regions together.
+
+Onboarding reads, for each REST API, each stage's export and each deployment its stages serve
+(GetDeployment with apiSummary; a share of the APIs, 25% by default, answer without one and
+onboarding reads the draft instead: GetAuthorizers and GetResources); for each HTTP API each
+stage's export; for each WebSocket API its routes and their authorizers.
 
 Run 1 onboards every API; run 2 finds them all onboarded (skipped_existing). For each run:
-wall time (and how much of it discovery took), AWS calls by operation, calls/s, CPU, peak
-RSS, throttles, the run's counters and status, how long database connections were checked
-out of the pool (longest and total: a run must never hold one while AWS answers), and a
-floor to compare the wall time with. It exits 1 if a run did not do what the organization
-calls for (every API onboarded once with all its operations, then none).
+wall time (and how much of it discovery took), AWS calls by operation (onboarding's beside
+what the plan above makes), calls/s, CPU, peak RSS, throttles (429 answers by quota, and the
+`throttled` errors that reached the run: there must be none), the run's counters and status,
+how long database connections were checked out of the pool (longest and total: a run must
+never hold one while AWS answers), and floors to compare the wall time with, with and without
+the GetResources quota. It exits 1 if a run did not do what the organization calls for (every
+API onboarded once, a definition for each stage with its deployment's operations, then none).
 """
 
 from __future__ import annotations
@@ -54,7 +62,16 @@ from app.schedules.runs import RunServices
 from app.schedules.schemas import RUN_COUNTERS
 from app.tenants import service as tenants
 from bench.auto_onboard.probes import Checkouts, PoolWatch, RssSampler
-from bench.discovery.organization import SimApi, SimOrganization, build_organization, surface_of
+from bench.discovery.organization import (
+    NO_SUMMARY_SHARE,
+    SimApi,
+    SimOrganization,
+    build_organization,
+    deployed_methods,
+    deployment_ids,
+    has_api_summary,
+    surface_of,
+)
 from bench.discovery.simulated_aws import (
     APIGATEWAY_MAX_PAGE,
     LIST_ACCOUNTS_PAGE,
@@ -62,6 +79,8 @@ from bench.discovery.simulated_aws import (
     PLATFORM_SECRET_ACCESS_KEY,
     QUOTA_BURST,
     QUOTA_RATE,
+    RESOURCES_QUOTA_BURST,
+    RESOURCES_QUOTA_RATE,
     SimulatedEndpoint,
 )
 
@@ -79,44 +98,79 @@ class Expected:
     """What the organization holds for the connection to find and onboard."""
 
     apis: int
-    operations: int  # what the applications' definitions should count, all together
+    operations: int  # what the applications' definitions (one per stage) count, all together
     onboarding_calls: int  # the fewest AWS calls that onboarding them all takes
     onboarding_chain: int  # the longest run of calls one API takes, one after the other
     busiest_onboarding: int  # onboarding calls of the account-region with the most
+    by_operation: Counter[str]  # onboarding_calls by operation
+    busiest_get_resources: int  # GetResources calls of the account with the most
+    sources: Counter[str]  # definitions by where their operations were read
 
 
-def _onboarding_calls(api: SimApi) -> int:
-    """How many calls app/ makes to onboard the API it has just listed (it does not ask for
-    the API or its stages again)."""
+@dataclass(frozen=True)
+class Plan:
+    """What onboarding one API takes and finds."""
+
+    calls: Counter[str]  # by operation, as the simulated endpoint names them
+    operations: int  # all its definitions' operations together (one definition per stage)
+    sources: Counter[str]  # its definitions by where their operations were read
+
+
+def plan_of(api: SimApi, no_summary_share: float = NO_SUMMARY_SHARE) -> Plan:
+    """The calls app/ makes to onboard an API it has just listed, every stage of which gets an
+    instance (it does not ask for the API or its stages again), and what it should find."""
     surface = surface_of(api)
+    stages = len(api.stages)
+    calls: Counter[str] = Counter()
     if api.protocol == "REST":
-        pages = max(1, math.ceil(len(surface.resources) / APIGATEWAY_MAX_PAGE))
-        # GetAuthorizers, GetResources (pages), GetExport.
-        return 2 + pages
+        calls["apigateway:GetExport"] = stages
+        # One per deployment the stages serve (stages may share one), canaries included.
+        calls["apigateway:GetDeployment"] = len(deployment_ids(api))
+        if has_api_summary(api, no_summary_share):
+            operations = sum(
+                len(deployed_methods(api, surface, stage.deployment_id)) for stage in api.stages
+            )
+            return Plan(calls, operations, Counter({"deployment": stages}))
+        # No apiSummary: the draft, once for the API (authorizers fit one page).
+        calls["apigateway:GetAuthorizers"] = 1
+        calls["apigateway:GetResources"] = max(
+            1, math.ceil(len(surface.resources) / APIGATEWAY_MAX_PAGE)
+        )
+        return Plan(calls, stages * surface.operations, Counter({"draft_resources": stages}))
+    if api.protocol == "HTTP":
+        # The stage's export always answers here, so the routes are never read.
+        calls["apigatewayv2:ExportApi"] = stages
+        return Plan(calls, stages * len(surface.routes), Counter({"stage_export": stages}))
     referenced = {route.authorizer_id for route in surface.routes if route.authorizer_id}
-    # GetRoutes, GetAuthorizer each, and ExportApi for HTTP (WebSocket has no export).
-    return 1 + len(referenced) + (1 if api.protocol == "HTTP" else 0)
+    calls["apigatewayv2:GetRoutes"] = 1
+    if referenced:
+        calls["apigatewayv2:GetAuthorizer"] = len(referenced)
+    return Plan(calls, stages * len(surface.routes), Counter({"draft_routes": stages}))
 
 
-def expected_of(org: SimOrganization) -> Expected:
+def expected_of(org: SimOrganization, no_summary_share: float = NO_SUMMARY_SHARE) -> Expected:
     reachable = {account.account_id for account in org.reachable_accounts()}
-    per_key = {
-        key: [_onboarding_calls(api) for api in apis]
+    plans = {
+        key: [plan_of(api, no_summary_share) for api in apis]
         for key, apis in org.apis.items()
         if key[0] in reachable
     }
-    calls = [count for counts in per_key.values() for count in counts]
+    every = [plan for key_plans in plans.values() for plan in key_plans]
+    resources: Counter[str] = Counter()
+    for (account, _), key_plans in plans.items():
+        resources[account] += sum(plan.calls["apigateway:GetResources"] for plan in key_plans)
     return Expected(
-        apis=len(calls),
-        operations=sum(
-            surface_of(api).operations
-            for (account, _), apis in org.apis.items()
-            if account in reachable
-            for api in apis
+        apis=len(every),
+        operations=sum(plan.operations for plan in every),
+        onboarding_calls=sum(plan.calls.total() for plan in every),
+        onboarding_chain=max((plan.calls.total() for plan in every), default=0),
+        busiest_onboarding=max(
+            (sum(plan.calls.total() for plan in key_plans) for key_plans in plans.values()),
+            default=0,
         ),
-        onboarding_calls=sum(calls),
-        onboarding_chain=max(calls, default=0),
-        busiest_onboarding=max((sum(counts) for counts in per_key.values()), default=0),
+        by_operation=sum((plan.calls for plan in every), Counter()),
+        busiest_get_resources=max(resources.values(), default=0),
+        sources=sum((plan.sources for plan in every), Counter()),
     )
 
 
@@ -255,10 +309,13 @@ class Figures:
     discovery_calls: Counter[str]
     answers: dict[str, int]
     throttled: int
+    throttled_by: dict[str, int]  # 429 answers by the quota that gave them
+    onboarding_throttled: int  # 429 answers after discovery ended
     botocore_throttles: int
     busiest: int
     discovery_busiest: int
     onboarding_busiest: int
+    onboarding_get_resources_busiest: int  # GetResources calls of the busiest account
     run: dict[str, Any]
     checkouts: Checkouts
     stored: dict[str, int] = field(default_factory=dict)
@@ -271,6 +328,15 @@ class Figures:
     @property
     def onboarding_calls(self) -> int:
         return self.total_calls - sum(self.discovery_calls.values())
+
+    @property
+    def onboarding_by_operation(self) -> Counter[str]:
+        return self.calls - self.discovery_calls
+
+    @property
+    def throttled_errors(self) -> int:
+        """The run's errors that say AWS throttled: a throttle retries did not get past."""
+        return sum(1 for error in self.run["errors"] if error.get("code") == "throttled")
 
 
 def execute_run(stack: Service, endpoint: SimulatedEndpoint, phases: Phases) -> Figures:
@@ -292,7 +358,15 @@ def execute_run(stack: Service, endpoint: SimulatedEndpoint, phases: Phases) -> 
     checkouts = stack.pool.figures
     stack.pool.reset()  # what follows (reading the run, counting the rows) is not the run's
     stats = endpoint.stats()
-    since = stats.get("since_mark", {"calls": {}, "busiest_account_region_calls": 0})
+    since = stats.get(
+        "since_mark",
+        {
+            "calls": {},
+            "throttled": 0,
+            "busiest_account_region_calls": 0,
+            "busiest_account_get_resources": 0,
+        },
+    )
     calls: Counter[str] = Counter(stats["calls"])
     discovery_end = phases.discovered_at or started + wall
     return Figures(
@@ -305,10 +379,13 @@ def execute_run(stack: Service, endpoint: SimulatedEndpoint, phases: Phases) -> 
         discovery_calls=calls - Counter(since["calls"]),
         answers=stats["answers"],
         throttled=stats["throttled"],
+        throttled_by=stats["throttled_by"],
+        onboarding_throttled=since["throttled"],
         botocore_throttles=stack.engine.clients.throttles - throttles_before,
         busiest=stats["busiest_account_region_calls"],
         discovery_busiest=phases.discovery_busiest,
         onboarding_busiest=since["busiest_account_region_calls"],
+        onboarding_get_resources_busiest=since["busiest_account_get_resources"],
         run=_ok(stack.client.get(f"{connection}/runs/{run_id}", headers=stack.headers), 200),
         checkouts=checkouts,
         stored=_stored(stack.database),
@@ -345,20 +422,31 @@ class Floor:
     chain: float
     throughput: float
     quota: float
+    resources_quota: float = 0.0  # GetResources' own quota, in its busiest account
+
+    @property
+    def without_resources_quota(self) -> float:
+        return max(self.chain, self.throughput, self.quota)
 
     @property
     def value(self) -> float:
-        return max(self.chain, self.throughput, self.quota)
+        return max(self.without_resources_quota, self.resources_quota)
 
     def __str__(self) -> str:
         return (
             f"{self.value:.2f} s = max(chain {self.chain:.2f}, calls x latency / in flight "
-            f"{self.throughput:.2f}, busiest account-region quota {self.quota:.2f})"
+            f"{self.throughput:.2f}, busiest account-region quota {self.quota:.2f}, "
+            f"busiest account GetResources quota {self.resources_quota:.2f})"
         )
 
 
 def _quota(busiest: int) -> float:
     return max(0.0, busiest - QUOTA_BURST) / QUOTA_RATE
+
+
+def _resources_quota(busiest_account: int) -> float:
+    """The time an account's GetResources calls take past the burst, at 5 every 2 s."""
+    return max(0.0, busiest_account - RESOURCES_QUOTA_BURST) / RESOURCES_QUOTA_RATE
 
 
 def floors(
@@ -376,15 +464,19 @@ def floors(
         sum(figures.discovery_calls.values()) * latency / in_flight,
         _quota(figures.discovery_busiest),
     )
+    # Discovery makes no GetResources call: the bucket is full when onboarding starts.
+    resources = _resources_quota(figures.onboarding_get_resources_busiest)
     onboarding = Floor(
         onboarding_chain,
         figures.onboarding_calls * latency / in_flight,
         _quota(figures.onboarding_busiest),
+        resources,
     )
     whole = Floor(
         discovery_chain + onboarding_chain,
         figures.total_calls * latency / in_flight,
         _quota(figures.busiest),
+        resources,
     )
     return whole, discovery, onboarding
 
@@ -433,12 +525,24 @@ def report(
     def row(label: str, value: Callable[[Figures], float], fmt: str) -> tuple[str, ...]:
         return (label, *(format(_median(value(f) for f in figures), fmt) for figures in per_run))
 
-    def floor_values(f: Figures) -> tuple[float, float, float, float]:
+    def floor_values(f: Figures) -> tuple[float, ...]:
         whole, discovery, onboarding = floors(f, org, expected, latency, in_flight)
         # Onboarding starts when discovery has ended, so the sum of their floors is one too
         # (a weaker one where both assume a full quota bucket in the same account-region).
         design = max(whole.value, discovery.value + onboarding.value)
-        return whole.value, discovery.value, onboarding.value, design
+        design_without = max(
+            whole.without_resources_quota,
+            discovery.value + onboarding.without_resources_quota,
+        )
+        return (
+            whole.value,
+            discovery.value,
+            onboarding.value,
+            design,
+            design_without,
+            onboarding.without_resources_quota,
+            onboarding.resources_quota,
+        )
 
     def floor_row(label: str, index: int, ratio: bool) -> tuple[str, ...]:
         cells = []
@@ -463,10 +567,27 @@ def report(
         row("endpoint CPU (s)", lambda f: f.endpoint_cpu, ".2f"),
         row("peak RSS (MB)", lambda f: f.peak_rss_mb, ".0f"),
         row("throttled (429)", lambda f: f.throttled, ".0f"),
+        row(
+            "  by the account-region quota",
+            lambda f: f.throttled_by.get("account-region", 0),
+            ".0f",
+        ),
+        row(
+            "  by the GetResources quota",
+            lambda f: f.throttled_by.get("GetResources per account", 0),
+            ".0f",
+        ),
+        row("  in onboarding", lambda f: f.onboarding_throttled, ".0f"),
         row("  seen by botocore", lambda f: f.botocore_throttles, ".0f"),
+        row("throttled errors in the run (must be 0)", lambda f: f.throttled_errors, ".0f"),
         row("busiest account-region calls", lambda f: f.busiest, ".0f"),
         row("  in discovery", lambda f: f.discovery_busiest, ".0f"),
         row("  in onboarding", lambda f: f.onboarding_busiest, ".0f"),
+        row(
+            "busiest account GetResources calls",
+            lambda f: f.onboarding_get_resources_busiest,
+            ".0f",
+        ),
         row("DB checkouts", lambda f: f.checkouts.count, ".0f"),
         row("DB checkout median (ms)", lambda f: _median(f.checkouts.held or [0]) * 1000, ".1f"),
         row("  99th percentile (ms)", lambda f: _share(f.checkouts.held, 0.99) * 1000, ".1f"),
@@ -478,8 +599,13 @@ def report(
         row("100% written", lambda f: _written(f, 1.0), ".2f"),
         floor_row("floor, whole run (s)", 0, ratio=False),
         floor_row("  wall / floor", 0, ratio=True),
-        floor_row("floor, onboarding after discovery (s)", 3, ratio=False),
+        floor_row("floor, onboarding after discovery (s)", 4, ratio=False),
+        floor_row("  wall / floor", 4, ratio=True),
+        floor_row("  with the GetResources quota (s)", 3, ratio=False),
         floor_row("  wall / floor", 3, ratio=True),
+        floor_row("onboarding's own floor (s)", 5, ratio=False),
+        floor_row("  with the GetResources quota (s)", 2, ratio=False),
+        floor_row("  GetResources quota alone (s)", 6, ratio=False),
     ]
     _table(rows)
 
@@ -491,6 +617,28 @@ def report(
             *(
                 (op, *(format(_median(f.calls[op] for f in figures), ".0f") for figures in per_run))
                 for op in operations
+            ),
+        ]
+    )
+    print("\nonboarding's AWS calls by operation, run 1 (median), and what the plan makes")
+    onboarding_ops = sorted(
+        {op for f in per_run[0] for op in f.onboarding_by_operation} | set(expected.by_operation)
+    )
+    _table(
+        [
+            ("", "run 1", "plan"),
+            *(
+                (
+                    op,
+                    format(_median(f.onboarding_by_operation[op] for f in per_run[0]), ".0f"),
+                    str(expected.by_operation[op]),
+                )
+                for op in onboarding_ops
+            ),
+            (
+                "total",
+                format(_median(f.onboarding_calls for f in per_run[0]), ".0f"),
+                str(expected.onboarding_calls),
             ),
         ]
     )
@@ -569,14 +717,28 @@ def report(
                 f"{where}: definitions count {first.stored.get('operations')} operations, "
                 f"the organization has {expected.operations}"
             )
+        stored_sources = {k: first.stored.get(k, 0) for k in expected.sources}
+        if stored_sources != dict(expected.sources):
+            problems.append(
+                f"{where}: definitions by source {json.dumps(stored_sources, sort_keys=True)}, "
+                f"expected {json.dumps(dict(expected.sources), sort_keys=True)}"
+            )
         if first.onboarding_calls < expected.onboarding_calls:
             problems.append(
                 f"{where}: onboarding made {first.onboarding_calls} calls, fewer than the "
                 f"{expected.onboarding_calls} expected"
             )
+        for name, figures in zip(names, (first, second), strict=True):
+            if figures.throttled_errors:
+                problems.append(
+                    f"{where}, {name}: {figures.throttled_errors} throttled errors reached the run"
+                )
     print(
-        f"\nexpected: {expected.apis} APIs, {expected.operations} operations, at least "
-        f"{expected.onboarding_calls} onboarding calls (longest chain {expected.onboarding_chain})"
+        f"\nexpected: {expected.apis} APIs, {expected.operations} operations in "
+        f"{expected.sources.total()} definitions {json.dumps(dict(expected.sources))}, at least "
+        f"{expected.onboarding_calls} onboarding calls (longest chain "
+        f"{expected.onboarding_chain}), {expected.busiest_get_resources} GetResources calls in "
+        "the busiest account"
     )
     return problems
 
@@ -603,18 +765,30 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="fresh databases; medians shown")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-summary-share",
+        type=float,
+        default=NO_SUMMARY_SHARE,
+        help="share of REST APIs whose deployments answer without apiSummary",
+    )
     args = parser.parse_args()
 
     org = build_organization(args.accounts, args.regions, seed=args.seed)
-    expected = expected_of(org)
+    expected = expected_of(org, args.no_summary_share)
     print(
         f"organization: {args.accounts} accounts x {args.regions} regions, {expected.apis} APIs "
-        f"({expected.operations} operations); latency {args.latency * 1000:.0f} ms; quota "
-        f"{QUOTA_RATE:.0f}/s burst {QUOTA_BURST:.0f} per account-region; {args.in_flight} "
-        f"requests in flight; {os.cpu_count()} CPUs; SQLite"
+        f"({expected.operations} operations in {expected.sources.total()} stage definitions); "
+        f"latency {args.latency * 1000:.0f} ms; quota {QUOTA_RATE:.0f}/s burst "
+        f"{QUOTA_BURST:.0f} per account-region, GetResources {RESOURCES_QUOTA_RATE}/s burst "
+        f"{RESOURCES_QUOTA_BURST:.0f} per account; {args.no_summary_share:.0%} of REST APIs "
+        f"without apiSummary; {args.in_flight} requests in flight; {os.cpu_count()} CPUs; SQLite"
     )
     with SimulatedEndpoint(
-        latency=args.latency, accounts=args.accounts, regions=args.regions, seed=args.seed
+        latency=args.latency,
+        accounts=args.accounts,
+        regions=args.regions,
+        seed=args.seed,
+        no_summary_share=args.no_summary_share,
     ) as endpoint:
         os.environ.update(
             AWS_ENDPOINT_URL=endpoint.url,

@@ -7,7 +7,7 @@ both build it from the same arguments; it is deterministic for a given seed.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # The regions every account has enabled by default (no opt-in needed).
 DEFAULT_REGIONS: tuple[str, ...] = (
@@ -43,6 +43,10 @@ class SimStage:
     deployment_id: str
     created: int
     updated: int
+    # REST only: a canary (a second deployment taking a share of the traffic), a WAF web ACL.
+    canary_deployment_id: str | None = None
+    canary_percent: float = 0.0
+    web_acl_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ def _api(rng: random.Random, index: int, stage_count: int | None = None) -> SimA
     created = EPOCH_2024 + rng.randint(0, 900) * 86_400
     names = ("prod", "staging", "dev") if protocol != "HTTP" else ("$default", "v1", "v2")
     count = stage_count or rng.randint(1, 3)
-    stages = tuple(
+    stages = [
         SimStage(
             name=names[i],
             deployment_id="".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=6)),
@@ -135,18 +139,54 @@ def _api(rng: random.Random, index: int, stage_count: int | None = None) -> SimA
             updated=created + i * 3600 + 86_400,
         )
         for i in range(count)
-    )
+    ]
     team = rng.choice(("payments", "catalog", "identity", "search", "ledger"))
+    api_id = _api_id(rng)
+    if protocol == "REST":
+        stages = _rest_stage_extras(api_id, stages)
     return SimApi(
-        api_id=_api_id(rng),
+        api_id=api_id,
         name=f"{team}-service-{index}",
         protocol=protocol,
         endpoint_type=endpoint_type,
         vpc_endpoint_ids=vpces,
         created=created,
         tags=(("team", team), ("env", names[0])),
-        stages=stages,
+        stages=tuple(stages),
     )
+
+
+# REST stages: how often a stage serves the deployment the stage before it serves (promoted
+# as is), has a canary, and is protected by a WAF web ACL.
+SHARED_DEPLOYMENT_SHARE = 0.3
+CANARY_SHARE = 0.05
+WEB_ACL_SHARE = 0.2
+CANARY_PERCENTS = (5.0, 10.0, 25.0)
+
+
+def _rest_stage_extras(api_id: str, stages: list[SimStage]) -> list[SimStage]:
+    """Shared deployments, canaries and web ACLs, drawn from the API's id alone (so the
+    organization's other draws, and the discovery benchmark, are as they were)."""
+    rng = random.Random(f"stages:{api_id}")
+    extended: list[SimStage] = []
+    for index, stage in enumerate(stages):
+        deployment_id = stage.deployment_id
+        if index and rng.random() < SHARED_DEPLOYMENT_SHARE:
+            deployment_id = extended[-1].deployment_id
+        canary, percent = None, 0.0
+        if rng.random() < CANARY_SHARE:
+            canary, percent = _short_id(rng), rng.choice(CANARY_PERCENTS)
+        web_acl = _short_id(rng) if rng.random() < WEB_ACL_SHARE else None
+        extended.append(
+            replace(
+                stage,
+                deployment_id=deployment_id,
+                canary_deployment_id=canary,
+                canary_percent=percent,
+                web_acl_id=web_acl,
+            )
+        )
+    return extended
 
 
 def build_organization(
@@ -282,7 +322,11 @@ def _rest_surface(
         parent_id, parent_path = rng.choice(parents)
         part = rng.choice(_WORDS) + (str(index) if large else "")
         if rng.random() < 0.3 and not parent_path.endswith("}"):
-            part = "{" + rng.choice(("id", "name", "proxy+")) + "}"
+            name = rng.choice(("id", "name", "proxy+"))
+            if "{" + name + "}" in parent_path:
+                # API Gateway refuses a path with two parameters of one name.
+                name += str(parent_path.count("{") + 1)
+            part = "{" + name + "}"
         path = f"{parent_path.rstrip('/')}/{part}"
         if path in paths:
             continue
@@ -340,3 +384,71 @@ def surface_of(api: SimApi) -> SimSurface:
     if api.protocol == "REST":
         return _rest_surface(rng, api.api_id[:6], authorizers)
     return _v2_surface(rng, api.protocol, authorizers)
+
+
+# ------------------------------------------------------------------ deployments (REST)
+# The share of REST APIs whose GetDeployment answers carry no apiSummary (onboarding then reads
+# the draft: GetAuthorizers and GetResources).
+NO_SUMMARY_SHARE = 0.25
+# How often a stage's deployment is behind the draft (made before its last methods were).
+BEHIND_DRAFT_SHARE = 0.3
+
+
+def has_api_summary(api: SimApi, no_summary_share: float = NO_SUMMARY_SHARE) -> bool:
+    """Whether the REST API's deployments answer with apiSummary (a choice per API)."""
+    return random.Random(f"summary:{api.api_id}").random() >= no_summary_share
+
+
+def deployment_ids(api: SimApi) -> list[str]:
+    """The API's deployments its stages serve (each once), canaries included, in stage order."""
+    found: dict[str, None] = {}
+    for stage in api.stages:
+        found[stage.deployment_id] = None
+        if stage.canary_deployment_id:
+            found[stage.canary_deployment_id] = None
+    return list(found)
+
+
+def deployed_methods(
+    api: SimApi, surface: SimSurface, deployment_id: str
+) -> list[tuple[str, SimMethod]]:
+    """(resource path, method) of one deployment: the draft's, less the last methods added
+    when the deployment is behind it. A canary's deployment is the draft itself."""
+    methods = [(r.path, m) for r in surface.resources for m in r.methods]
+    if any(stage.canary_deployment_id == deployment_id for stage in api.stages):
+        return methods
+    rng = random.Random(f"deployment:{api.api_id}:{deployment_id}")
+    if methods and rng.random() < BEHIND_DRAFT_SHARE:
+        return methods[: -min(len(methods), rng.randint(1, 3))]
+    return methods
+
+
+# ------------------------------------------------------------------ resource policies (REST)
+RESTRICTING_POLICY_SHARE = 0.1
+OPEN_POLICY_SHARE = 0.05
+
+
+def resource_policy(api: SimApi) -> dict[str, object] | None:
+    """The REST API's resource policy: a private API's lets its VPC endpoints in; of the
+    others, a few let only some addresses in and a few let anyone in; most have none."""
+    if api.protocol != "REST":
+        return None
+    resource = "execute-api:/*"
+    allow: dict[str, object] = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "execute-api:Invoke",
+        "Resource": resource,
+    }
+    if api.endpoint_type == "PRIVATE":
+        condition: dict[str, object] = {
+            "StringEquals": {"aws:SourceVpce": list(api.vpc_endpoint_ids)}
+        }
+        return {"Version": "2012-10-17", "Statement": [{**allow, "Condition": condition}]}
+    roll = random.Random(f"policy:{api.api_id}").random()
+    if roll < RESTRICTING_POLICY_SHARE:
+        condition = {"IpAddress": {"aws:SourceIp": ["203.0.113.0/24", "198.51.100.0/24"]}}
+        return {"Version": "2012-10-17", "Statement": [{**allow, "Condition": condition}]}
+    if roll < RESTRICTING_POLICY_SHARE + OPEN_POLICY_SHARE:
+        return {"Version": "2012-10-17", "Statement": [allow]}
+    return None

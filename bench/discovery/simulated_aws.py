@@ -2,13 +2,20 @@
 
 It answers what discovery and onboarding call, with AWS's wire formats: STS AssumeRole
 (query/XML), Organizations ListAccounts (JSON 1.1, pages of at most 20), the API Gateway v1 and
-v2 listings (REST-JSON, with realistic items), and what onboarding reads of one API: v1
-GetRestApi, GetStages, GetResources (embed=methods, paged), GetMethod, GetAuthorizers and
-GetExport (a small OpenAPI 3 document), v2 GetApi, GetStages, GetRoutes, GetAuthorizer(s) and
-ExportApi. Every answer waits `latency` seconds, and API Gateway calls past 10 requests per
-second (burst 40) per account and region get a 429 TooManyRequestsException, as AWS's
-control-plane quota does. Calls are counted per operation (`/__stats`); `/__mark` starts a
-second count beside the first, for the phases of a run.
+v2 listings (REST-JSON, with realistic items; REST APIs may carry a resource policy, as AWS
+escapes it, REST stages canarySettings and a webAclArn, and stages may serve the same
+deployment), and what onboarding reads of one API: v1 GetRestApi, GetStages, GetDeployment(s)
+(with apiSummary when asked for it by embed=apisummary, except for a share of the REST APIs,
+`no_summary_share`, chosen per API), GetResources (embed=methods, paged), GetMethod,
+GetAuthorizers and GetExport of a stage (an OpenAPI 3 document of the stage's deployment, with
+the API Gateway extensions and security schemes), v2 GetApi, GetStages, GetRoutes,
+GetAuthorizer(s) and ExportApi (of a stage).
+
+Every answer waits `latency` seconds. API Gateway calls past 10 requests per second (burst 40)
+per account and region get a 429 TooManyRequestsException, as AWS's control-plane quota does,
+and so do GetResources calls past AWS's own quota for them: 5 every 2 seconds per account, all
+regions together (rate 2.5/s, burst 5), on top of the first. Calls are counted per operation
+(`/__stats`); `/__mark` starts a second count beside the first, for the phases of a run.
 
 Clients find it through the standard `AWS_ENDPOINT_URL`. The service is read from the SigV4
 credential scope, the account from the access key id (the simulated STS encodes it there).
@@ -21,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,13 +44,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from bench.discovery.organization import (
     CENTRAL_ROLE_NAME,
     CHILD_ROLE_NAME,
+    NO_SUMMARY_SHARE,
     SimApi,
     SimAuthorizer,
     SimMethod,
     SimOrganization,
     SimResource,
+    SimStage,
     SimSurface,
     build_organization,
+    deployed_methods,
+    deployment_ids,
+    has_api_summary,
+    resource_policy,
     surface_of,
 )
 
@@ -51,6 +65,9 @@ PLATFORM_ACCESS_KEY_ID = "AKIAPLATFORM00000000"
 PLATFORM_SECRET_ACCESS_KEY = "platform/secret/key/for/the/benchmark/xx"
 QUOTA_RATE = 10.0
 QUOTA_BURST = 40.0
+# GetResources: 5 requests every 2 seconds per account (all regions), besides the quota above.
+RESOURCES_QUOTA_RATE = 2.5
+RESOURCES_QUOTA_BURST = 5.0
 LIST_ACCOUNTS_PAGE = 20
 APIGATEWAY_MAX_PAGE = 500
 # Path templates (ids as {}) to operation names, as boto3 names them.
@@ -58,6 +75,8 @@ V1_OPERATIONS = {
     "restapis": "GetRestApis",
     "restapis/{}": "GetRestApi",
     "restapis/{}/stages": "GetStages",
+    "restapis/{}/deployments": "GetDeployments",
+    "restapis/{}/deployments/{}": "GetDeployment",
     "restapis/{}/resources": "GetResources",
     "restapis/{}/resources/{}/methods/{}": "GetMethod",
     "restapis/{}/authorizers": "GetAuthorizers",
@@ -76,6 +95,77 @@ V2_OPERATIONS = {
     "domainnames": "GetDomainNames",
     "domainnames/{}/apimappings": "GetApiMappings",
 }
+
+
+_PATH_PARAMETER = re.compile(r"\{([^}/+]+)\+?\}")
+_HTTP_PATH_PARAMETER = re.compile(r"\{([^}/]+)\}")
+_SIGV4_SCHEME = {
+    "type": "apiKey",
+    "name": "Authorization",
+    "in": "header",
+    "x-amazon-apigateway-authtype": "awsSigv4",
+}
+_API_KEY_SCHEME = {"type": "apiKey", "name": "x-api-key", "in": "header"}
+_LAMBDA_AUTHORIZER = (
+    "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+    "arn:aws:lambda:us-east-1:123456789012:function:authorizer/invocations"
+)
+
+
+def _authorizer_scheme(authorizer: SimAuthorizer, v1: bool) -> dict[str, Any]:
+    """An authorizer as an export's security scheme names it."""
+    if authorizer.type == "JWT":
+        return {
+            "type": "oauth2",
+            "flows": {},
+            "x-amazon-apigateway-authorizer": {
+                "type": "jwt",
+                "identitySource": "$request.header.Authorization",
+                "jwtConfiguration": {
+                    "audience": ["bench"],
+                    "issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench",
+                },
+            },
+        }
+    scheme: dict[str, Any] = {"type": "apiKey", "name": "Authorization", "in": "header"}
+    if authorizer.type == "COGNITO_USER_POOLS":
+        scheme["x-amazon-apigateway-authtype"] = "cognito_user_pools"
+        scheme["x-amazon-apigateway-authorizer"] = {
+            "type": "cognito_user_pools",
+            "providerARNs": ["arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_b"],
+        }
+        return scheme
+    if v1:
+        scheme["x-amazon-apigateway-authtype"] = "custom"
+    scheme["x-amazon-apigateway-authorizer"] = {
+        "type": authorizer.type.lower(),
+        "authorizerUri": _LAMBDA_AUTHORIZER,
+        "identitySource": "method.request.header.Authorization"
+        if v1
+        else "$request.header.Authorization",
+        **(
+            {"authorizerResultTtlInSeconds": 300}
+            if v1
+            else {"authorizerPayloadFormatVersion": "2.0"}
+        ),
+    }
+    return scheme
+
+
+@dataclass(frozen=True)
+class _Marked:
+    """The counts when `/__mark` was called."""
+
+    calls: Counter[str]
+    per_account_region: Counter[tuple[str, str]]
+    resources_per_account: Counter[str]
+    throttled: int
+    throttled_by: Counter[str]
+
+
+def _busiest(counts: Counter[Any]) -> int:
+    busiest = counts.most_common(1)
+    return busiest[0][1] if busiest else 0
 
 
 @dataclass
@@ -137,17 +227,34 @@ class TokenBucket:
 class SimulatedAws:
     """The request handling, independent of the transport."""
 
-    def __init__(self, organization: SimOrganization, quota_rate: float = QUOTA_RATE) -> None:
+    def __init__(
+        self,
+        organization: SimOrganization,
+        quota_rate: float = QUOTA_RATE,
+        *,
+        resources_quota_rate: float = RESOURCES_QUOTA_RATE,
+        no_summary_share: float = NO_SUMMARY_SHARE,
+    ) -> None:
         self.org = organization
         self.quota_rate = quota_rate
         self.quota_burst = QUOTA_BURST * quota_rate / QUOTA_RATE
+        self.resources_quota_rate = resources_quota_rate
+        self.resources_quota_burst = (
+            RESOURCES_QUOTA_BURST * resources_quota_rate / RESOURCES_QUOTA_RATE
+        )
+        self.no_summary_share = no_summary_share
         self.calls: Counter[str] = Counter()
         self.answers: Counter[str] = Counter()  # "operation status" for every non-200 answer
         self.throttled = 0
+        self.throttled_by: Counter[str] = Counter()  # which quota said 429
         self.per_account_region: Counter[tuple[str, str]] = Counter()
-        self.marked: tuple[Counter[str], Counter[tuple[str, str]], int] | None = None
+        self.resources_per_account: Counter[str] = Counter()  # GetResources calls answered
+        self.marked: _Marked | None = None
         self.buckets: dict[tuple[str, str], TokenBucket] = {}
+        self.resources_buckets: dict[str, TokenBucket] = {}
         self.surfaces: dict[str, SimSurface] = {}
+        self.deployments: dict[str, dict[str, int]] = {}  # API id: deployment id: created
+        self.summaries: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.by_id: dict[tuple[str, str], dict[str, SimApi]] = defaultdict(dict)
         for key, apis in organization.apis.items():
             for api in apis:
@@ -155,23 +262,29 @@ class SimulatedAws:
         self.members = {account.account_id for account in organization.accounts}
 
     def stats(self) -> dict[str, Any]:
-        busiest = self.per_account_region.most_common(1)
         stats: dict[str, Any] = {
             "calls": dict(self.calls),
             "answers": dict(self.answers),
             "throttled": self.throttled,
-            "busiest_account_region_calls": busiest[0][1] if busiest else 0,
+            "throttled_by": dict(self.throttled_by),
+            "busiest_account_region_calls": _busiest(self.per_account_region),
+            # GetResources calls of the account that made the most (its own quota is per account).
+            "busiest_account_get_resources": _busiest(self.resources_per_account),
             # The endpoint's own CPU (all runs): near 1 s per second means it is the bottleneck.
             "cpu_seconds": time.process_time(),
         }
         if self.marked is not None:
-            calls, per_account_region, throttled = self.marked
-            since = self.per_account_region - per_account_region
-            busiest = since.most_common(1)
+            marked = self.marked
             stats["since_mark"] = {
-                "calls": dict(self.calls - calls),
-                "throttled": self.throttled - throttled,
-                "busiest_account_region_calls": busiest[0][1] if busiest else 0,
+                "calls": dict(self.calls - marked.calls),
+                "throttled": self.throttled - marked.throttled,
+                "throttled_by": dict(self.throttled_by - marked.throttled_by),
+                "busiest_account_region_calls": _busiest(
+                    self.per_account_region - marked.per_account_region
+                ),
+                "busiest_account_get_resources": _busiest(
+                    self.resources_per_account - marked.resources_per_account
+                ),
             }
         return stats
 
@@ -179,12 +292,21 @@ class SimulatedAws:
         self.calls.clear()
         self.answers.clear()
         self.throttled = 0
+        self.throttled_by.clear()
         self.per_account_region.clear()
+        self.resources_per_account.clear()
         self.marked = None
         self.buckets.clear()
+        self.resources_buckets.clear()
 
     def mark(self) -> None:
-        self.marked = (Counter(self.calls), Counter(self.per_account_region), self.throttled)
+        self.marked = _Marked(
+            Counter(self.calls),
+            Counter(self.per_account_region),
+            Counter(self.resources_per_account),
+            self.throttled,
+            Counter(self.throttled_by),
+        )
 
     def surface(self, api: SimApi) -> SimSurface:
         surface = self.surfaces.get(api.api_id)
@@ -219,17 +341,8 @@ class SimulatedAws:
             self.calls["organizations:" + operation] += 1
             return self._organizations(account, operation, json.loads(body or b"{}"))
         if service == "apigateway":
-            now = time.monotonic()
-            key = (account, region)
-            bucket = self.buckets.get(key)
-            if bucket is None:
-                bucket = self.buckets[key] = TokenBucket(now, self.quota_rate, self.quota_burst)
-            if not bucket.take(now):
-                self.throttled += 1
-                return _rest_error(429, "TooManyRequestsException", "Too Many Requests")
-            self.per_account_region[key] += 1
             split = urlsplit(target)
-            query = {k: v[0] for k, v in parse_qs(split.query).items()}
+            query = {k: ",".join(v) for k, v in parse_qs(split.query).items()}
             path = [unquote(part) for part in split.path.strip("/").split("/")]
             v2 = path[0] == "v2"
             if v2:
@@ -239,6 +352,27 @@ class SimulatedAws:
             operation = ("apigatewayv2:" if v2 else "apigateway:") + operations.get(
                 template, template
             )
+            now = time.monotonic()
+            key = (account, region)
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                bucket = self.buckets[key] = TokenBucket(now, self.quota_rate, self.quota_burst)
+            if not bucket.take(now):
+                self.throttled += 1
+                self.throttled_by["account-region"] += 1
+                return _rest_error(429, "TooManyRequestsException", "Too Many Requests")
+            if operation == "apigateway:GetResources":
+                resources = self.resources_buckets.get(account)
+                if resources is None:
+                    resources = self.resources_buckets[account] = TokenBucket(
+                        now, self.resources_quota_rate, self.resources_quota_burst
+                    )
+                if not resources.take(now):
+                    self.throttled += 1
+                    self.throttled_by["GetResources per account"] += 1
+                    return _rest_error(429, "TooManyRequestsException", "Too Many Requests")
+                self.resources_per_account[account] += 1
+            self.per_account_region[key] += 1
             self.calls[operation] += 1
             reply = self._apigateway(account, region, path, query, v2)
             if reply.status != 200:
@@ -359,7 +493,7 @@ class SimulatedAws:
             if v2:
                 stages, token = _page(list(api.stages), token, size)
                 return self._v2_page([self._v2_stage(s) for s in stages], token)
-            return _json({"item": [self._v1_stage(s) for s in api.stages]})
+            return _json({"item": [self._v1_stage(s, account, region) for s in api.stages]})
         if path == ["domainnames"]:
             domains = [d for d in self.org.domains.get((account, region), []) if d.v2 == v2]
             items, token = _page(domains, token, size)
@@ -455,6 +589,17 @@ class SimulatedAws:
         rest = path[2:]
         if not rest:
             return _json(self._v2_api(api, region) if v2 else self._rest_api(api))
+        if not v2 and rest[:1] == ["deployments"] and len(rest) <= 2:
+            embed = "apisummary" in query.get("embed", "").split(",")
+            created = self._deployments(api)
+            if len(rest) == 1:
+                items, token = _page(list(created), token, size)
+                return self._v1_page([self._deployment(api, d, embed) for d in items], token)
+            if rest[1] not in created:
+                return _rest_error(
+                    404, "NotFoundException", "Invalid Deployment identifier specified"
+                )
+            return _json(self._deployment(api, rest[1], embed))
         if not v2 and rest == ["resources"]:
             embed = "methods" in query.get("embed", "").split(",")
             items, token = _page(list(surface.resources), token, size)
@@ -510,9 +655,47 @@ class SimulatedAws:
             return _rest_error(400, "BadRequestException", "WebSocket APIs cannot be exported")
         if specification.lower() != "oas30":
             return _rest_error(400, "BadRequestException", f"{specification} is not simulated")
-        if stage not in {s.name for s in api.stages}:
+        found = next((s for s in api.stages if s.name == stage), None)
+        if found is None:
             return _rest_error(404, "NotFoundException", "Invalid stage identifier specified")
-        return Reply(200, self._export(api, region, stage, surface))
+        methods = None
+        if api.protocol == "REST":
+            # A stage's export is its deployment's API, which may be behind the draft.
+            methods = deployed_methods(api, surface, found.deployment_id)
+        return Reply(200, self._export(api, region, stage, surface, methods))
+
+    def _deployments(self, api: SimApi) -> dict[str, int]:
+        """The deployments the API's stages serve (canaries too), with when each was made."""
+        created = self.deployments.get(api.api_id)
+        if created is None:
+            created = {}
+            for stage in api.stages:
+                created.setdefault(stage.deployment_id, stage.updated - 600)
+                if stage.canary_deployment_id:
+                    created.setdefault(stage.canary_deployment_id, stage.updated + 3600)
+            assert list(created) == deployment_ids(api)
+            self.deployments[api.api_id] = created
+        return created
+
+    def _deployment(self, api: SimApi, deployment_id: str, embed: bool) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "id": deployment_id,
+            "description": f"Deployment {deployment_id} of {api.name}",
+            "createdDate": self._deployments(api)[deployment_id],
+        }
+        if embed and has_api_summary(api, self.no_summary_share):
+            key = (api.api_id, deployment_id)
+            summary = self.summaries.get(key)
+            if summary is None:
+                summary = {}
+                for path, method in deployed_methods(api, self.surface(api), deployment_id):
+                    summary.setdefault(path, {})[method.http_method] = {
+                        "authorizationType": method.authorization,
+                        "apiKeyRequired": method.api_key_required,
+                    }
+                self.summaries[key] = summary
+            answer["apiSummary"] = summary
+        return answer
 
     @staticmethod
     def _v1_method(method: SimMethod) -> dict[str, Any]:
@@ -587,30 +770,89 @@ class SimulatedAws:
         return item
 
     @staticmethod
-    def _export(api: SimApi, region: str, stage: str, surface: SimSurface) -> bytes:
-        """A small OpenAPI 3 document of the API's operations, as an export has them."""
-        paths: dict[str, dict[str, Any]] = {}
-        operations: list[tuple[str, str]] = [
-            (method.http_method, resource.path)
-            for resource in surface.resources
-            for method in resource.methods
+    def _export(
+        api: SimApi,
+        region: str,
+        stage: str,
+        surface: SimSurface,
+        methods: list[tuple[str, SimMethod]] | None = None,
+    ) -> bytes:
+        """An OpenAPI 3 document of the API's operations as an export with the API Gateway
+        extensions has them: path parameters, integrations, and security requirements with
+        their schemes (authorizers, SigV4, the API key). REST: of `methods`, a deployment's,
+        when given; HTTP: of the routes, the $default route as the path /$default."""
+        authorizers = {a.authorizer_id: a for a in surface.authorizers}
+        if methods is None:
+            methods = [(r.path, m) for r in surface.resources for m in r.methods]
+        operations: list[tuple[str, str, str, str | None, bool]] = [
+            (m.http_method, path, m.authorization, m.authorizer_id, m.api_key_required)
+            for path, m in methods
         ]
         for route in surface.routes:
             method, _, route_path = route.route_key.partition(" ")
-            operations.append(("ANY", "/{proxy+}") if not route_path else (method, route_path))
-        for method, operation_path in operations:
+            method, route_path = ("ANY", "/$default") if not route_path else (method, route_path)
+            operations.append(
+                (
+                    method,
+                    route_path,
+                    route.authorization,
+                    route.authorizer_id,
+                    route.api_key_required,
+                )
+            )
+        paths: dict[str, dict[str, Any]] = {}
+        schemes: dict[str, Any] = {}
+        for method, operation_path, authorization, authorizer_id, api_key in operations:
             key = "x-amazon-apigateway-any-method" if method == "ANY" else method.lower()
-            paths.setdefault(operation_path, {})[key] = {
+            operation: dict[str, Any] = {
                 "responses": {"200": {"description": "200 response"}},
-                "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST"},
+                "x-amazon-apigateway-integration": {
+                    "type": "aws_proxy",
+                    "httpMethod": "POST",
+                    "uri": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/bench",
+                    "passthroughBehavior": "when_no_match",
+                },
             }
+            # REST exports name a greedy parameter without its "+" ({proxy+} is "proxy"), which
+            # OpenAPI validators refuse; HTTP API exports keep it ("proxy+").
+            parameters = _PATH_PARAMETER.findall(operation_path)
+            if parameters and api.protocol == "REST":
+                operation["parameters"] = [
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for name in parameters
+                ]
+            elif parameters:
+                operation["parameters"] = [
+                    {
+                        "name": name,
+                        "in": "path",
+                        "description": f"Generated path parameter for {name}",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                    for name in _HTTP_PATH_PARAMETER.findall(operation_path)
+                ]
+            requirement: dict[str, list[str]] = {}
+            authorizer = authorizers.get(authorizer_id or "")
+            if authorization == "AWS_IAM":
+                requirement["sigv4"] = []
+                schemes["sigv4"] = _SIGV4_SCHEME
+            elif authorizer is not None:
+                requirement[authorizer.name] = []
+                schemes[authorizer.name] = _authorizer_scheme(authorizer, api.protocol == "REST")
+            if api_key:
+                requirement["api_key"] = []
+                schemes["api_key"] = _API_KEY_SCHEME
+            if requirement:
+                operation["security"] = [requirement]
+            paths.setdefault(operation_path, {})[key] = operation
         base = f"https://{api.api_id}.execute-api.{region}.amazonaws.com"
         document = {
             "openapi": "3.0.1",
             "info": {"title": api.name, "version": _iso(api.created)},
             "servers": [{"url": base if stage == "$default" else f"{base}/{stage}"}],
             "paths": paths,
-            "components": {},
+            "components": {"securitySchemes": schemes} if schemes else {},
         }
         return json.dumps(document).encode()
 
@@ -633,7 +875,13 @@ class SimulatedAws:
         configuration: dict[str, Any] = {"types": [api.endpoint_type]}
         if api.vpc_endpoint_ids:
             configuration["vpcEndpointIds"] = list(api.vpc_endpoint_ids)
+        extra: dict[str, Any] = {}
+        policy = resource_policy(api)
+        if policy is not None:
+            # AWS answers the policy as JSON text with its quotes escaped, inside the JSON.
+            extra["policy"] = json.dumps(policy, separators=(",", ":")).replace('"', '\\"')
         return {
+            **extra,
             "id": api.api_id,
             "name": api.name,
             "description": f"The {api.name} of the benchmark organization.",
@@ -668,8 +916,8 @@ class SimulatedAws:
         }
 
     @staticmethod
-    def _v1_stage(stage: Any) -> dict[str, Any]:
-        return {
+    def _v1_stage(stage: SimStage, account: str, region: str) -> dict[str, Any]:
+        item: dict[str, Any] = {
             "deploymentId": stage.deployment_id,
             "stageName": stage.name,
             "cacheClusterEnabled": False,
@@ -679,6 +927,19 @@ class SimulatedAws:
             "createdDate": stage.created,
             "lastUpdatedDate": stage.updated,
         }
+        if stage.canary_deployment_id:
+            item["canarySettings"] = {
+                "deploymentId": stage.canary_deployment_id,
+                "percentTraffic": stage.canary_percent,
+                "stageVariableOverrides": {},
+                "useStageCache": False,
+            }
+        if stage.web_acl_id:
+            item["webAclArn"] = (
+                f"arn:aws:wafv2:{region}:{account}:regional/webacl/bench-{stage.name}/"
+                f"{stage.web_acl_id}"
+            )
+        return item
 
     @staticmethod
     def _v2_stage(stage: Any) -> dict[str, Any]:
@@ -758,11 +1019,19 @@ def serve(
     latency: float,
     quota_rate: float = QUOTA_RATE,
     host: str = "127.0.0.1",
+    *,
+    resources_quota_rate: float = RESOURCES_QUOTA_RATE,
+    no_summary_share: float = NO_SUMMARY_SHARE,
 ) -> None:
     """Run the endpoint until SIGTERM; prints the bound port on the first line of stdout."""
 
     async def main() -> None:
-        app = SimulatedAws(build_organization(**organization_args), quota_rate)
+        app = SimulatedAws(
+            build_organization(**organization_args),
+            quota_rate,
+            resources_quota_rate=resources_quota_rate,
+            no_summary_share=no_summary_share,
+        )
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             lambda: _HttpProtocol(app, latency), host, 0, backlog=4096
@@ -791,6 +1060,8 @@ class SimulatedEndpoint:
         seed: int = 7,
         denied_accounts: int = 0,
         quota_rate: float = QUOTA_RATE,
+        resources_quota_rate: float = RESOURCES_QUOTA_RATE,
+        no_summary_share: float = NO_SUMMARY_SHARE,
     ) -> None:
         root = Path(__file__).resolve().parents[2]
         env = {**os.environ, "PYTHONPATH": str(root)}
@@ -804,6 +1075,8 @@ class SimulatedEndpoint:
             f"--seed={seed}",
             f"--denied-accounts={denied_accounts}",
             f"--quota-rate={quota_rate}",
+            f"--resources-quota-rate={resources_quota_rate}",
+            f"--no-summary-share={no_summary_share}",
         ]
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
@@ -855,6 +1128,18 @@ def main() -> None:
     parser.add_argument(
         "--quota-rate", type=float, default=QUOTA_RATE, help="requests/s per account-region"
     )
+    parser.add_argument(
+        "--resources-quota-rate",
+        type=float,
+        default=RESOURCES_QUOTA_RATE,
+        help="GetResources requests/s per account (burst twice that)",
+    )
+    parser.add_argument(
+        "--no-summary-share",
+        type=float,
+        default=NO_SUMMARY_SHARE,
+        help="share of REST APIs whose GetDeployment has no apiSummary",
+    )
     args = parser.parse_args()
     serve(
         {
@@ -865,6 +1150,8 @@ def main() -> None:
         },
         args.latency,
         args.quota_rate,
+        resources_quota_rate=args.resources_quota_rate,
+        no_summary_share=args.no_summary_share,
     )
 
 
