@@ -211,7 +211,6 @@ def inspect(
     region: str,
     api_id: str,
     selection: InstanceSelection,
-    with_definition: bool,
     listed: DiscoveredApi | None = None,
     known_stages: Iterable[str | None] = (),
 ) -> Inspection:
@@ -250,7 +249,7 @@ def inspect(
         )
         known = set(known_stages)
         stages = [stage for stage in dict.fromkeys(s for _, s in instances) if stage not in known]
-        if not with_definition or not stages:
+        if not stages:
             return Inspection(api=api, instances=instances)
         return _with_stages(access, api, stages, instances, services.max_definition_bytes)
 
@@ -425,7 +424,6 @@ def onboard(
         region=region,
         api_id=data.api_id,
         selection=data,
-        with_definition=True,
     )
     return store(
         session=session,
@@ -467,7 +465,6 @@ def add_instances(
         region=application.region,
         api_id=application.api_id,
         selection=selection,
-        with_definition=True,
         known_stages=known_stages,
     )
     add_inspected(session=session, application=application, inspection=inspection)

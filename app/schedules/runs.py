@@ -755,7 +755,6 @@ def _inspect(work: _Work, onboarding: applications.Services, job: _Job) -> appli
         region=job.api.region,
         api_id=job.api.api_id,
         selection=InstanceSelection(stages=job.stages),
-        with_definition=True,
         listed=job.api,
         known_stages=known,
     )

@@ -519,9 +519,9 @@ class StageReader:
     def read(self, stage_name: str | None) -> StageDefinition:
         stage = next((s for s in self.api.stages if s.name == stage_name), None)
         if stage is None:
-            return self._built(stage_name, None, "No stage was chosen to export.")
-        if self.api.protocol == "WEBSOCKET":
-            return self._built(stage.name, stage.deployment_id, None)
+            return self._unstaged(stage_name)
+        if self.api.protocol == "WEBSOCKET":  # AWS has no export of WebSocket APIs
+            return self._finish(stage, None, self.draft(), FROM_DRAFT_ROUTES, None)
         definition = self._export(stage.name)
         if self.api.protocol == "HTTP":
             return self._http(stage, definition)
@@ -576,16 +576,19 @@ class StageReader:
             canary=canary,
         )
 
-    def _built(
-        self, stage_name: str | None, deployment_id: str | None, reason: str | None
-    ) -> StageDefinition:
+    def _unstaged(self, stage_name: str | None) -> StageDefinition:
+        """Instances with no stage the API has (a custom domain mapped to none): the draft."""
         surface = self.draft()
         definition = Definition(
-            build_definition(self.api, surface), OPENAPI_3, "built", stage_name, reason
+            build_definition(self.api, surface),
+            OPENAPI_3,
+            "built",
+            stage_name,
+            "No stage was chosen to export.",
         )
         return StageDefinition(
             stage=stage_name,
-            deployment_id=deployment_id,
+            deployment_id=None,
             definition=definition,
             surface=surface,
             source=FROM_DRAFT_RESOURCES if self.api.protocol == "REST" else FROM_DRAFT_ROUTES,
