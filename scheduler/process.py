@@ -79,6 +79,9 @@ class Scheduler:
         self._unrecorded: dict[uuid.UUID, runs.RunOutcome] = {}
         self._recording = threading.Lock()  # one writer of held results at a time
         self._database_away = False
+        # When the latest attempt that reached the database began (monotonic): a failure of
+        # an attempt begun earlier is older news and does not mark the database away again.
+        self._answered_from = float("-inf")
         self._stopping = threading.Event()
         # Polls never overlap (max_instances=1) and a late one is not repeated (coalesce).
         self._aps = BackgroundScheduler(
@@ -174,12 +177,13 @@ class Scheduler:
 
     # ------------------------------------------------------------------ jobs
     def poll(self) -> None:
+        began = time.monotonic()
         try:
             self._poll()
         except Exception as exc:
-            self._failed("poll", exc)
+            self._failed("poll", exc, began=began)
         else:
-            self._reached()
+            self._reached(began)
 
     def _poll(self) -> None:
         self._record_held()
@@ -250,6 +254,7 @@ class Scheduler:
             alive = [*self._running, *self._unrecorded]
         if not alive:
             return
+        began = time.monotonic()
         try:
             self._record_held()
             runs.heartbeat(
@@ -259,20 +264,34 @@ class Scheduler:
                 now=self.clock(),
             )
         except Exception as exc:
-            self._failed("heartbeat", exc)
+            self._failed("heartbeat", exc, began=began)
         else:
-            self._reached()
+            self._reached(began)
 
     # ------------------------------------------------------------------ the database away
-    def _failed(self, job: str, exc: Exception, *, then: str | None = None) -> None:
+    def _failed(
+        self, job: str, exc: Exception, *, then: str | None = None, began: float | None = None
+    ) -> None:
         """One line per job while the database is away (it is retried anyway), a traceback
-        for anything else."""
+        for anything else. A job begun before another reached the database (poll and
+        heartbeat overlap) failed on the outage that has ended: it does not mark the database
+        away again, so "answers again" is said once per outage."""
         then = then or f"the next {job} tries again"
         if not runs.database_unreachable(exc):
             logger.exception("auto-onboard scheduler %s failed; %s", job, then)
             return
         with self._lock:
-            self._database_away = True
+            stale = began is not None and began < self._answered_from
+            if not stale:
+                self._database_away = True
+        if stale:
+            logger.info(
+                "auto-onboard scheduler %s begun while the database was away failed; "
+                "it has answered since",
+                job,
+                extra={"worker": self.worker},
+            )
+            return
         logger.warning(
             "auto-onboard scheduler: the database is unreachable (%s); %s",
             runs.describe_unreachable(exc),
@@ -280,8 +299,9 @@ class Scheduler:
             extra={"worker": self.worker},
         )
 
-    def _reached(self) -> None:
+    def _reached(self, began: float) -> None:
         with self._lock:
+            self._answered_from = max(self._answered_from, began)
             was_away, self._database_away = self._database_away, False
         if was_away:
             logger.info(
