@@ -86,6 +86,7 @@ def _read(
                 created_at=i.created_at,
                 reachable_from=i.reachable_from,
                 mutual_tls=i.mutual_tls,
+                required_headers=i.required_headers or {},
             )
             for i in instances
         ],

@@ -70,6 +70,9 @@ class InstanceRead(BaseModel):
     # vpc_only: a private API's URL, reachable only inside the customer's VPCs.
     reachable_from: ReachableFrom
     mutual_tls: bool  # the URL's custom domain asks for a client certificate
+    # A custom domain's routing rule sends this URL to the stage only with these headers
+    # (name -> value glob): a scanner must send them.
+    required_headers: dict[str, str] = {}
 
 
 class ExposureCounts(BaseModel):

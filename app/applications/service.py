@@ -340,11 +340,19 @@ def protections_of(api: DiscoveredApi, stages: Iterable[str | None]) -> list[dic
 
 
 def _instance(api: DiscoveredApi, url: str, stage: str | None) -> ApplicationInstance:
+    domain = next(
+        (d for d in api.custom_domains if d.url == url and d.stage == stage and d.required_headers),
+        None,
+    )
+    private_domain = any(
+        d.url == url and d.reachable_from == "vpc_only" for d in api.custom_domains
+    )
     return ApplicationInstance(
         url=url,
         stage=stage,
-        reachable_from=api.reachable_from,
+        reachable_from="vpc_only" if private_domain else api.reachable_from,
         mutual_tls=instance_mutual_tls(api, url),
+        required_headers=dict(domain.required_headers) if domain else None,
     )
 
 
@@ -560,6 +568,7 @@ _INSTANCE_COLUMNS = (
     ApplicationInstance.created_at,
     ApplicationInstance.reachable_from,
     ApplicationInstance.mutual_tls,
+    ApplicationInstance.required_headers,
 )
 _DEFINITION_SUMMARY_COLUMNS = tuple(
     column

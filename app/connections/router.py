@@ -52,6 +52,7 @@ def _read(connection: Connection, auto_onboard: ScheduleSummary | None) -> Conne
         central_role_arn=connection.central_role_arn,
         session_name=connection.session_name,
         child_role_name=connection.child_role_name,
+        partition=service.partition_of(connection),
         external_id_override=connection.external_id is not None,
         external_id=connection.external_id,
         account_id=connection.account_id,

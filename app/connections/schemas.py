@@ -16,6 +16,7 @@ from app.integrations.aws.credentials import (
     AssumeRoleCredentials,
     AwsUserCredentials,
     CentralRoleCredentials,
+    Partition,
     RoleArn,
     RoleName,
     SecretAccessKey,
@@ -122,6 +123,8 @@ class ConnectionUpdate(_RefusesExternalId):
     secret_access_key: SecretAccessKey | SkipJsonSchema[None] = Field(
         default=None, json_schema_extra={"writeOnly": True}
     )
+    # aws_user only; null resets it to aws.
+    partition: Partition | None = None
 
     def changes(self) -> dict[str, Any]:
         return {
@@ -153,6 +156,12 @@ class AccountRead(BaseModel):
     status: str | None
     reachable: bool
     error: AwsFailureRead | None = None
+    management_account: bool = Field(
+        default=False,
+        description="The organization's management account (DescribeOrganization; the "
+        "central role's account if that was denied). Service-managed StackSets deploy no "
+        "child role there.",
+    )
 
     @classmethod
     def of(cls, account: AccountStatus) -> AccountRead:
@@ -162,6 +171,7 @@ class AccountRead(BaseModel):
             status=account.status,
             reachable=account.reachable,
             error=AwsFailureRead.of(account.error),
+            management_account=account.management_account,
         )
 
 
@@ -183,6 +193,10 @@ class ConnectionRead(BaseModel):
     central_role_arn: str | None
     session_name: str | None
     child_role_name: str | None
+    partition: str = Field(
+        description="The AWS partition (aws, aws-cn, aws-us-gov): declared for aws_user, "
+        "the role ARN's for the others."
+    )
     # A connection saved before 0.6 with an external id of the tenant's choosing keeps using
     # it until its next edit, which switches it to the tenant's own.
     external_id_override: bool

@@ -22,6 +22,7 @@ from app.integrations.aws.credentials import (
     credential_type,
 )
 from app.integrations.aws.errors import mask_access_key_id
+from app.integrations.aws.sessions import partition_of_arn
 from app.models import Connection, Tenant
 from app.models.base import utcnow
 
@@ -35,6 +36,7 @@ _PLAIN_FIELDS = (
     "session_name",
     "child_role_name",
     "external_id",
+    "partition",
 )
 _SECRET_FIELDS = ("secret_access_key",)
 # Changing any of these makes the last test meaningless.
@@ -151,6 +153,8 @@ def update(
         connection.name = changes["name"]
     if "child_role_name" in changes and changes["child_role_name"] is None:
         changes["child_role_name"] = DEFAULT_CHILD_ROLE_NAME
+    if "partition" in changes and changes["partition"] is None:
+        changes["partition"] = "aws"
 
     # Build the whole new spec first, so a change is either entirely valid or not made at all.
     current = spec_of(connection, secret_box)
@@ -206,6 +210,14 @@ def record_test(*, connection: Connection, result: ProbeResult) -> None:
     if result.ok:
         connection.account_id = result.account_id
         connection.arn = result.arn
+
+
+def partition_of(connection: Connection) -> str:
+    """The AWS partition: an IAM user's as declared (NULL: aws), a role's from its ARN."""
+    arn = connection.role_arn or connection.central_role_arn
+    if connection.partition is None and arn:
+        return partition_of_arn(arn)
+    return connection.partition or "aws"
 
 
 def masked_key_id(connection: Connection) -> str | None:

@@ -19,12 +19,18 @@ from app.discovery.schemas import (
     DiscoveredApiPage,
     DiscoveredApiRead,
     DiscoveryErrorRead,
+    RegionDenialRead,
     RegionList,
     RegionRead,
+    RegionSource,
     StageRead,
 )
 from app.integrations.aws.apigateway import DiscoveredApi
-from app.integrations.aws.sessions import ACCOUNT_ID_PATTERN, REGION_PATTERN
+from app.integrations.aws.sessions import (
+    ACCOUNT_ID_PATTERN,
+    REGION_PATTERN,
+    region_data_source,
+)
 
 # Every route asks AWS.
 router = APIRouter(
@@ -85,6 +91,10 @@ def to_api_read(api: DiscoveredApi, application_id: uuid.UUID | None = None) -> 
                 base_path=d.base_path,
                 stage=d.stage,
                 mutual_tls=d.mutual_tls,
+                reachable_from=d.reachable_from,
+                routing_rule_id=d.routing_rule_id,
+                priority=d.priority,
+                required_headers=d.required_headers,
             )
             for d in api.custom_domains
         ],
@@ -124,7 +134,8 @@ def list_regions(
                 error=AwsFailureRead.of(r.error),
             )
             for r in found
-        ]
+        ],
+        source=RegionSource(**region_data_source()),
     )
 
 
@@ -154,8 +165,10 @@ def list_apis(
         limit=limit,
         cursor=cursor,
     )
-    failures = [(a.account_id, None, a.error) for a in result.accounts] + [
-        (o.account_id, o.region, o.error) for o in result.outcomes if o.status == "failed"
+    failures = [
+        *((a.account_id, None, a.error) for a in result.accounts),
+        *((o.account_id, o.region, o.error) for o in result.outcomes if o.status == "failed"),
+        *((o.account_id, o.region, problem) for o in result.outcomes for problem in o.problems),
     ]
     errors = [
         DiscoveryErrorRead(
@@ -180,6 +193,19 @@ def list_apis(
                 AccountRegionRead(account_id=o.account_id, region=o.region)
                 for o in result.outcomes
                 if o.status == "not_enabled"
+            ),
+            key=lambda r: (r.account_id, r.region),
+        ),
+        regions_denied_by_policy=sorted(
+            (
+                RegionDenialRead(
+                    account_id=o.account_id,
+                    region=o.region,
+                    message=o.error.message,
+                    hint=o.error.hint,
+                )
+                for o in result.outcomes
+                if o.status == "denied_by_policy" and o.error is not None
             ),
             key=lambda r: (r.account_id, r.region),
         ),

@@ -26,6 +26,13 @@ class CustomDomainRead(BaseModel):
     base_path: str
     stage: str | None
     mutual_tls: bool = False  # the domain asks callers for a client certificate
+    # vpc_only: a private custom domain, answered only through the customer's VPC endpoints.
+    reachable_from: Literal["internet", "vpc_only"] = "internet"
+    # Set when a routing rule (not a base path or API mapping) sends this URL to the stage;
+    # the caller must then send required_headers (header -> value glob) to reach it.
+    routing_rule_id: str | None = None
+    priority: int | None = None
+    required_headers: dict[str, str] = {}
 
 
 class DiscoveredApiRead(BaseModel):
@@ -65,9 +72,22 @@ class AccountRegionRead(BaseModel):
     region: str
 
 
+class RegionDenialRead(BaseModel):
+    """A region the organization denies by policy (a service control policy, Control Tower's
+    region deny): nothing is listed there, and it is not an error."""
+
+    account_id: str
+    region: str
+    message: str
+    hint: str | None
+
+
 class DiscoveredApiPage(Page[DiscoveredApiRead]):
+    # Accounts not reached, regions not listed, and parts of a listed region that could not
+    # be read (a custom domain: the region's APIs are listed).
     errors: list[DiscoveryErrorRead]
     regions_not_enabled: list[AccountRegionRead]
+    regions_denied_by_policy: list[RegionDenialRead]
 
 
 class AccountPage(Page[AccountRead]):
@@ -81,6 +101,14 @@ class RegionRead(BaseModel):
     error: AwsFailureRead | None = None
 
 
+class RegionSource(BaseModel):
+    """Where the list of regions comes from: botocore's endpoint data, as installed."""
+
+    botocore_version: str
+    data: str = "endpoints.json"
+
+
 class RegionList(BaseModel):
     items: list[RegionRead]
     next_cursor: str | None = None
+    source: RegionSource

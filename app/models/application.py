@@ -82,6 +82,8 @@ class ApplicationInstance(IdMixin, Base):
         String(16), default="internet", server_default="internet"
     )
     mutual_tls: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Headers a custom domain's routing rule must see to send this URL to the stage.
+    required_headers: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
 
 
 class ApplicationDefinition(IdMixin, Base):

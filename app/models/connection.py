@@ -27,6 +27,8 @@ class Connection(IdMixin, TimestampMixin, TenantMixin, Base):
     session_name: Mapped[str | None] = mapped_column(String(64))
     child_role_name: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(1224))
+    # aws_user: the partition of the IAM user (NULL: aws); roles take it from their ARN.
+    partition: Mapped[str | None] = mapped_column(String(16))
     # What the last successful test found.
     account_id: Mapped[str | None] = mapped_column(String(12))
     arn: Mapped[str | None] = mapped_column(String(2048))

@@ -651,10 +651,11 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
 
 
 def _record_discovery(found: DiscoveryResult, work: _Work, tally: _Tally) -> None:
-    management = getattr(work.target.spec, "management_account_id", None)
     for account in found.accounts:
         if account.reachable is False and account.error is not None:
-            if account.account_id == management and account.error.code == "role_not_assumable":
+            # The organization's management account (DescribeOrganization's, which is not the
+            # central role's when that lives in a delegated administrator account).
+            if account.management_account and account.error.code == "role_not_assumable":
                 # Service-managed StackSets never deploy the child role to the management
                 # account: how a standard organization is set up, not a failure of the run.
                 for region in work.regions if work.regions_chosen else ["*"]:
@@ -669,9 +670,16 @@ def _record_discovery(found: DiscoveryResult, work: _Work, tally: _Tally) -> Non
             if work.regions_chosen:
                 tally.result(outcome.account_id, outcome.region, "not_enabled")
                 tally.error(outcome.error, account_id=outcome.account_id, region=outcome.region)
+        elif outcome.status == "denied_by_policy":
+            # The organization denies the region (an SCP, Control Tower's region deny): its
+            # intent, said in the results, not a failure of the run.
+            tally.result(outcome.account_id, outcome.region, "denied_by_policy")
         else:
             tally.result(outcome.account_id, outcome.region, "failed")
             tally.error(outcome.error, account_id=outcome.account_id, region=outcome.region)
+        for problem in outcome.problems:
+            # A custom domain that could not be read: the region's APIs are listed.
+            tally.error(problem, account_id=outcome.account_id, region=outcome.region)
 
 
 def _in_scope(api: DiscoveredApi, work: _Work) -> bool:

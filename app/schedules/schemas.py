@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    computed_field,
     field_validator,
     model_validator,
 )
@@ -155,12 +156,19 @@ class RunSkip(BaseModel):
     reason: str
 
 
+class AccountRegion(BaseModel):
+    account_id: str
+    region: str
+
+
 class RunResult(BaseModel):
     """What a run did in one account and region."""
 
     account_id: str
     region: str
-    status: Literal["ok", "not_enabled", "failed", "unreachable"]
+    # denied_by_policy: the organization denies API Gateway there (a service control policy,
+    # Control Tower's region deny control): listed nothing, and not a failure of the run.
+    status: Literal["ok", "not_enabled", "denied_by_policy", "failed", "unreachable"]
     discovered: int = 0
     onboarded: int = 0
     instances_added: int = 0
@@ -192,6 +200,16 @@ class RunRead(BaseModel):
     skipped: list[RunSkip]
     results: list[RunResult]
     application_ids: list[uuid.UUID]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def regions_denied_by_policy(self) -> list[AccountRegion]:
+        """The accounts' regions the organization denies by policy (from `results`)."""
+        return [
+            AccountRegion(account_id=result.account_id, region=result.region)
+            for result in self.results
+            if result.status == "denied_by_policy"
+        ]
 
     @classmethod
     def of(cls, run: AutoOnboardRun) -> RunRead:

@@ -17,7 +17,13 @@ CHILD_ROLE_NAME = "APIsecChildRole"
 MANAGEMENT_ACCOUNT_PARAMETER = "ManagementAccountId"
 MANAGEMENT_ACCOUNT_PLACEHOLDER = "<MANAGEMENT_ACCOUNT_ID>"
 READ_ONLY_ACTIONS = ("apigateway:GET",)
-CENTRAL_ROLE_ACTIONS = ("sts:AssumeRole", "organizations:ListAccounts")
+# DescribeOrganization names the management account (the central role may be in a delegated
+# administrator account), which has no child role.
+CENTRAL_ROLE_ACTIONS = (
+    "sts:AssumeRole",
+    "organizations:ListAccounts",
+    "organizations:DescribeOrganization",
+)
 
 Document = dict[str, Any]
 
@@ -83,8 +89,8 @@ def child_role_template(*, management_account_id: str | None = None) -> str:
     """
     parameter: Document = {
         "Type": "String",
-        "Description": f"The 12-digit id of the organization's management account, where "
-        f"{CENTRAL_ROLE_NAME} lives.",
+        "Description": f"The 12-digit id of the account where {CENTRAL_ROLE_NAME} lives: the "
+        "organization's management account, or its delegated administrator account.",
         "AllowedPattern": r"^\d{12}$",
         "ConstraintDescription": "must be a 12-digit AWS account id.",
     }

@@ -97,6 +97,22 @@ def enforcing_iam(function: Callable[[], Any]) -> Any:
 StubPlan = Callable[[Stubber], None]
 
 
+def organization_description(management_account_id: str) -> dict[str, Any]:
+    """Organizations' DescribeOrganization answer, shaped as its service model says."""
+    organization_id = "o-exampleorgid"
+    return {
+        "Organization": {
+            "Id": organization_id,
+            "Arn": f"arn:aws:organizations::{management_account_id}:organization/{organization_id}",
+            "FeatureSet": "ALL",
+            "MasterAccountArn": f"arn:aws:organizations::{management_account_id}:account/"
+            f"{organization_id}/{management_account_id}",
+            "MasterAccountId": management_account_id,
+            "MasterAccountEmail": "management@example.com",
+        }
+    }
+
+
 @pytest.fixture
 def stub_service(monkeypatch: pytest.MonkeyPatch) -> dict[str, StubPlan]:
     """Answers from botocore's Stubber for the services named, for what moto cannot produce.

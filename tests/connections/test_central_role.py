@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from app.integrations.aws import sessions
 from app.integrations.aws.demo_organization import SeededOrganization, seed_demo_organization
 from tests.conftest import TenantWithKey
-from tests.connections.aws_fixtures import IamUser, StubPlan
+from tests.connections.aws_fixtures import IamUser, StubPlan, organization_description
 
 
 @pytest.fixture
@@ -101,6 +101,8 @@ def test_every_member_account_is_reachable_and_the_management_account_is_explain
         assert by_id[member]["status"] == "ACTIVE"
         assert by_id[member]["error"] is None
     management = by_id[org.management_account_id]
+    assert management["management_account"] is True
+    assert not any(by_id[member]["management_account"] for member in org.member_account_ids)
     assert management["reachable"] is False
     assert management["error"]["code"] == "role_not_assumable"
     assert "StackSets never deploy to the management account" in management["error"]["hint"]
@@ -139,12 +141,18 @@ def test_a_central_role_outside_an_organization(
     aws_says: str,
 ) -> None:
     if aws_says != "no account":
-        stub_service["organizations"] = lambda stubber: stubber.add_client_error(
-            "list_accounts",
-            service_error_code=aws_says,
-            http_status_code=400,
-            service_message="Your account is not a member of an organization.",
-        )
+
+        def plan(stubber: Stubber) -> None:
+            # DescribeOrganization says so first (and the listing goes on without it).
+            for operation in ("describe_organization", "list_accounts"):
+                stubber.add_client_error(
+                    operation,
+                    service_error_code=aws_says,
+                    http_status_code=400,
+                    service_message="Your account is not a member of an organization.",
+                )
+
+        stub_service["organizations"] = plan
     body = client.post(
         "/api/v1/connections/test",
         json={
@@ -166,12 +174,19 @@ def test_a_central_role_in_a_member_account(
     stub_service: dict[str, StubPlan],
 ) -> None:
     # moto lets a member account list the organization; AWS does not: the Stubber answers.
-    stub_service["organizations"] = lambda stubber: stubber.add_client_error(
-        "list_accounts",
-        service_error_code="AccessDeniedException",
-        http_status_code=400,
-        service_message="You don't have permissions to access this resource.",
-    )
+    # (Any account of the organization may describe it.)
+    def plan(stubber: Stubber) -> None:
+        stubber.add_response(
+            "describe_organization", organization_description(org.management_account_id)
+        )
+        stubber.add_client_error(
+            "list_accounts",
+            service_error_code="AccessDeniedException",
+            http_status_code=400,
+            service_message="You don't have permissions to access this resource.",
+        )
+
+    stub_service["organizations"] = plan
     body = client.post(
         "/api/v1/connections/test", json=central_body(org), headers=tenant.headers
     ).json()
@@ -189,6 +204,9 @@ def test_listing_reads_every_page(
     ids = [f"{100000000000 + index}" for index in range(45)]
 
     def plan(stubber: Stubber) -> None:
+        stubber.add_response(
+            "describe_organization", organization_description(org.management_account_id)
+        )
         for page, token in enumerate([None, "p2", "p3"]):
             chunk = ids[page * 20 : page * 20 + 20]
             response: dict[str, Any] = {

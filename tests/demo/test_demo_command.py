@@ -114,6 +114,7 @@ def test_a_private_api_is_onboarded_end_to_end_in_the_demo_organization(demo: De
             # A private API: a scanner outside the customer's VPC cannot reach it.
             "reachable_from": "vpc_only",
             "mutual_tls": False,
+            "required_headers": {},
         }
     ]
     assert application["definition"]["operations"] == 3

@@ -225,7 +225,11 @@ def test_policies_allow_only_what_each_role_needs(
     assert _statement(body["child_role"]["policy"]) == read_only
     assert _statement(body["central_role"]["policy"]) == {
         "Effect": "Allow",
-        "Action": ["sts:AssumeRole", "organizations:ListAccounts"],
+        "Action": [
+            "sts:AssumeRole",
+            "organizations:ListAccounts",
+            "organizations:DescribeOrganization",
+        ],
         "Resource": "*",
     }
     assert _statement(body["trust_policy"]) == {

@@ -8,13 +8,17 @@ them with botocore's Stubber.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from app.integrations.aws.errors import AwsError
+import botocore.loaders
+
+from app.integrations.aws.errors import AwsError, AwsFailure
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +42,28 @@ class Call(Protocol):
 V1_PAGE_SIZE = 500
 # apigatewayv2 documents no maximum for MaxResults (a string); 500 matches v1.
 V2_PAGE_SIZE = "500"
+# ListRoutingRules takes MaxResults as an integer, at most 100 (botocore's service model).
+ROUTING_RULES_PAGE_SIZE = 100
+
+# A domain's routingMode (v1) / RoutingMode (v2); absent means mappings only.
+ROUTING_RULE_ONLY = "ROUTING_RULE_ONLY"
 
 
 @dataclass
 class CustomDomain:
-    url: str
+    url: str  # where the stage's root answers on this domain
     domain_name: str
-    base_path: str
+    base_path: str  # the mapping's base path, or the routing rule's base path condition
     stage: str | None
     # The domain asks callers for a client certificate (mutualTlsAuthentication).
     mutual_tls: bool = False
+    # vpc_only: a private custom domain, answered only through the customer's VPC endpoints.
+    reachable_from: str = "internet"
+    # Set when a routing rule (not a mapping) sends this URL to the stage.
+    routing_rule_id: str | None = None
+    priority: int | None = None
+    # Header -> value glob a caller must send for the rule to reach the stage.
+    required_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,15 +105,34 @@ class DiscoveredApi:
 
     @property
     def custom_domain_urls(self) -> list[str]:
-        return [domain.url for domain in self.custom_domains]
+        # Routing rules can send one URL to several stages (by header): each URL once.
+        return list(dict.fromkeys(domain.url for domain in self.custom_domains))
 
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.account_id, self.region, self.api_id)
 
 
+@functools.cache
+def _partitions() -> list[dict[str, Any]]:
+    partitions: list[dict[str, Any]] = botocore.loaders.Loader().load_data("endpoints")[
+        "partitions"
+    ]
+    return partitions
+
+
+@functools.cache
 def dns_suffix(region: str) -> str:
-    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    """The DNS suffix of the region's partition (aws-cn: amazonaws.com.cn, aws-iso: c2s.ic.gov,
+    ...), from botocore's endpoint data; amazonaws.com for a region botocore does not know."""
+    partitions = _partitions()
+    for partition in partitions:
+        if region in (partition.get("regions") or {}):
+            return str(partition["dnsSuffix"])
+    for partition in partitions:
+        if re.match(partition.get("regionRegex") or r"(?!)", region):
+            return str(partition["dnsSuffix"])
+    return "amazonaws.com"
 
 
 def execute_api_host(api_id: str, region: str) -> str:
@@ -218,19 +253,139 @@ def _rest_stages(call: Call, client: Any, api: DiscoveredApi) -> list[Discovered
     ]
 
 
-def _rest_domains(call: Call, client: Any, apis: dict[str, DiscoveredApi]) -> None:
-    domains = _v1_pages(call, client.get_domain_names)
+def _domain_problem(name: str, exc: AwsError, problems: list[AwsFailure] | None) -> None:
+    """One custom domain could not be read: it is left out, the region's APIs still list."""
+    if exc.failure.code == "aws_timeout":
+        raise exc  # the region's deadline has passed: nothing more can be read
+    logger.info("Custom domain %s could not be read: %s", name, exc.failure.code)
+    if problems is not None:
+        problems.append(
+            AwsFailure(
+                code=exc.failure.code,
+                message=f"The custom domain {name} could not be read: {exc.failure.message}",
+                hint=exc.failure.hint,
+            )
+        )
+
+
+def _uses_rules(mode: str) -> bool:
+    return mode.startswith("ROUTING_RULE")
+
+
+def _rest_domains(
+    call: Call,
+    v1: Any,
+    v2: Any,
+    apis: dict[str, DiscoveredApi],
+    problems: list[AwsFailure] | None,
+) -> None:
+    domains = _v1_pages(call, v1.get_domain_names)
     for domain in domains:
         name = domain["domainName"]
-        mappings = _v1_pages(call, client.get_base_path_mappings, domainName=name)
-        for mapping in mappings:
-            api = apis.get(mapping.get("restApiId", ""))
-            if api is None:
-                continue
-            base_path = mapping.get("basePath") or ""
-            base_path = "" if base_path == "(none)" else base_path
-            mutual_tls = bool((domain.get("mutualTlsAuthentication") or {}).get("truststoreUri"))
-            _add_domain(api, "https", name, base_path, mapping.get("stage"), mutual_tls)
+        try:
+            found = _rest_domain(call, v1, v2, domain, apis)
+        except AwsError as exc:
+            _domain_problem(name, exc, problems)
+            continue
+        for api, custom_domain in found:
+            _add_domain(api, custom_domain)
+
+
+def _rest_domain(
+    call: Call, v1: Any, v2: Any, domain: dict[str, Any], apis: dict[str, DiscoveredApi]
+) -> list[tuple[DiscoveredApi, CustomDomain]]:
+    """What one domain sends to the listed REST APIs: its routing rules (evaluated first by
+    AWS), then its base path mappings, as its routing mode has them."""
+    name = domain["domainName"]
+    # A private custom domain is named by domainName and domainNameId together; without the
+    # id AWS answers 404 for it.
+    domain_id = domain.get("domainNameId")
+    types = (domain.get("endpointConfiguration") or {}).get("types") or []
+    shared: dict[str, Any] = {
+        "domain_name": name,
+        "mutual_tls": bool((domain.get("mutualTlsAuthentication") or {}).get("truststoreUri")),
+        "reachable_from": "vpc_only" if "PRIVATE" in types else "internet",
+    }
+    mode = domain.get("routingMode") or "BASE_PATH_MAPPING_ONLY"
+    found: list[tuple[DiscoveredApi, CustomDomain]] = []
+    if _uses_rules(mode):
+        rules = all_pages(
+            call,
+            v2.list_routing_rules,
+            items="RoutingRules",
+            next_key="NextToken",
+            request_key="NextToken",
+            MaxResults=ROUTING_RULES_PAGE_SIZE,
+            DomainName=name,
+            **({"DomainNameId": domain_id} if domain_id else {}),
+        )
+        for rule in sorted(rules, key=lambda r: r.get("Priority") or 0):
+            found.extend(_rule_domain(rule, apis, shared))
+    if mode == ROUTING_RULE_ONLY:
+        return found  # AWS ignores the domain's mappings in this mode
+    mappings = _v1_pages(
+        call,
+        v1.get_base_path_mappings,
+        domainName=name,
+        **({"domainNameId": domain_id} if domain_id else {}),
+    )
+    for mapping in mappings:
+        api = apis.get(mapping.get("restApiId", ""))
+        if api is None:
+            continue
+        base_path = mapping.get("basePath") or ""
+        base_path = "" if base_path == "(none)" else base_path
+        prefix = f"https://{name}/{base_path}" if base_path else f"https://{name}"
+        stage = mapping.get("stage")
+        # No stage in the mapping: callers name the stage after the base path.
+        targets = (
+            [(prefix, stage)] if stage else [(f"{prefix}/{s.name}", s.name) for s in api.stages]
+        )
+        found.extend(
+            (api, CustomDomain(url=url, base_path=base_path, stage=target, **shared))
+            for url, target in targets
+        )
+    return found
+
+
+def _rule_domain(
+    rule: dict[str, Any], apis: dict[str, DiscoveredApi], shared: dict[str, Any]
+) -> list[tuple[DiscoveredApi, CustomDomain]]:
+    """A routing rule's one action invokes a REST API stage; its conditions say which requests
+    reach it: a base path (AnyOf holds one) and headers (any one of a condition's AnyOf)."""
+    actions = rule.get("Actions") or []
+    invoke = (actions[0].get("InvokeApi") or {}) if actions else {}
+    api = apis.get(invoke.get("ApiId", ""))
+    if api is None or not invoke.get("Stage"):
+        return []
+    base_path = ""
+    headers: dict[str, str] = {}
+    for condition in rule.get("Conditions") or []:
+        paths = (condition.get("MatchBasePaths") or {}).get("AnyOf") or []
+        if paths:
+            base_path = paths[0]
+        matches = (condition.get("MatchHeaders") or {}).get("AnyOf") or []
+        if matches:
+            headers[matches[0]["Header"]] = matches[0]["ValueGlob"]
+    name = shared["domain_name"]
+    # With StripBasePath the stage's root is under the base path; without it the stage gets
+    # the full path, so its root is the domain's.
+    stripped = base_path and invoke.get("StripBasePath")
+    url = f"https://{name}/{base_path}" if stripped else f"https://{name}"
+    return [
+        (
+            api,
+            CustomDomain(
+                url=url,
+                base_path=base_path,
+                stage=invoke["Stage"],
+                routing_rule_id=rule.get("RoutingRuleId"),
+                priority=rule.get("Priority"),
+                required_headers=headers,
+                **shared,
+            ),
+        )
+    ]
 
 
 # ---------------------------------------------------------------- HTTP and WebSocket (v2)
@@ -277,47 +432,46 @@ def _v2_stages(call: Call, client: Any, api: DiscoveredApi) -> list[DiscoveredSt
     return found
 
 
-def _v2_domains(call: Call, client: Any, apis: dict[str, DiscoveredApi]) -> None:
+def _v2_domains(
+    call: Call, client: Any, apis: dict[str, DiscoveredApi], problems: list[AwsFailure] | None
+) -> None:
     domains = _v2_pages(call, client.get_domain_names)
     for domain in domains:
         name = domain["DomainName"]
-        mappings = _v2_pages(call, client.get_api_mappings, DomainName=name)
+        if domain.get("RoutingMode") == ROUTING_RULE_ONLY:
+            # Its API mappings are off, and routing rules only invoke REST API stages.
+            continue
+        try:
+            mappings = _v2_pages(call, client.get_api_mappings, DomainName=name)
+        except AwsError as exc:
+            _domain_problem(name, exc, problems)
+            continue
+        mutual_tls = bool((domain.get("MutualTlsAuthentication") or {}).get("TruststoreUri"))
         for mapping in mappings:
             api = apis.get(mapping.get("ApiId", ""))
-            if api is not None:
-                scheme = "wss" if api.protocol == "WEBSOCKET" else "https"
-                mutual_tls = bool(
-                    (domain.get("MutualTlsAuthentication") or {}).get("TruststoreUri")
-                )
-                _add_domain(
-                    api,
-                    scheme,
-                    name,
-                    mapping.get("ApiMappingKey") or "",
-                    mapping.get("Stage"),
-                    mutual_tls,
-                )
-
-
-def _add_domain(
-    api: DiscoveredApi,
-    scheme: str,
-    domain: str,
-    base_path: str,
-    stage: str | None,
-    mutual_tls: bool = False,
-) -> None:
-    url = f"{scheme}://{domain}/{base_path}" if base_path else f"{scheme}://{domain}"
-    if url not in api.custom_domain_urls:
-        api.custom_domains.append(
-            CustomDomain(
-                url=url,
-                domain_name=domain,
-                base_path=base_path,
-                stage=stage,
-                mutual_tls=mutual_tls,
+            if api is None:
+                continue
+            scheme = "wss" if api.protocol == "WEBSOCKET" else "https"
+            base_path = mapping.get("ApiMappingKey") or ""
+            _add_domain(
+                api,
+                CustomDomain(
+                    url=f"{scheme}://{name}/{base_path}" if base_path else f"{scheme}://{name}",
+                    domain_name=name,
+                    base_path=base_path,
+                    stage=mapping.get("Stage"),
+                    mutual_tls=mutual_tls,
+                ),
             )
-        )
+
+
+def _add_domain(api: DiscoveredApi, domain: CustomDomain) -> None:
+    # Two routing rules may send one URL to different stages, told apart by headers.
+    key = (domain.url, domain.stage, sorted(domain.required_headers.items()))
+    for known in api.custom_domains:
+        if (known.url, known.stage, sorted(known.required_headers.items())) == key:
+            return
+    api.custom_domains.append(domain)
 
 
 # ------------------------------------------------------------------------------ one region
@@ -339,9 +493,18 @@ def _with_stages(
 
 
 def list_region(
-    *, call: Call, client_for: ClientFor, account_id: str, region: str
+    *,
+    call: Call,
+    client_for: ClientFor,
+    account_id: str,
+    region: str,
+    problems: list[AwsFailure] | None = None,
 ) -> list[DiscoveredApi]:
-    """Every API of one account and region, with stages, instance URLs and custom domains."""
+    """Every API of one account and region, with stages, instance URLs and custom domains.
+
+    A custom domain that cannot be read is left out and its failure appended to `problems`;
+    the APIs and the other domains still list (an `aws_timeout` still ends the region).
+    """
     v1, v2 = client_for("apigateway"), client_for("apigatewayv2")
     rest = [_rest_api(item, account_id, region) for item in _v1_pages(call, v1.get_rest_apis)]
     others = [_v2_api(item, account_id, region) for item in _v2_pages(call, v2.get_apis)]
@@ -349,9 +512,9 @@ def list_region(
     others = _with_stages(others, lambda api: _v2_stages(call, v2, api))
     # Custom domains matter only where there are APIs to map to; most regions have none.
     if rest:
-        _rest_domains(call, v1, {api.api_id: api for api in rest})
+        _rest_domains(call, v1, v2, {api.api_id: api for api in rest}, problems)
     if others:
-        _v2_domains(call, v2, {api.api_id: api for api in others})
+        _v2_domains(call, v2, {api.api_id: api for api in others}, problems)
     return rest + others
 
 
@@ -386,9 +549,16 @@ def describe_api(
     return found[0] if found else None
 
 
-def add_domains(*, call: Call, client_for: ClientFor, api: DiscoveredApi) -> None:
-    """The custom domain URLs mapped to one API."""
+def add_domains(
+    *,
+    call: Call,
+    client_for: ClientFor,
+    api: DiscoveredApi,
+    problems: list[AwsFailure] | None = None,
+) -> None:
+    """The custom domain URLs mapped (or routed) to one API; see list_region for `problems`."""
+    v2 = client_for("apigatewayv2")
     if api.protocol == "REST":
-        _rest_domains(call, client_for("apigateway"), {api.api_id: api})
+        _rest_domains(call, client_for("apigateway"), v2, {api.api_id: api}, problems)
     else:
-        _v2_domains(call, client_for("apigatewayv2"), {api.api_id: api})
+        _v2_domains(call, v2, {api.api_id: api}, problems)

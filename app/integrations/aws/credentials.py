@@ -5,11 +5,13 @@ The registry maps `credential_type` to its class; callers never branch on the ty
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, get_args
 
 from botocore.exceptions import ClientError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema
@@ -24,15 +26,20 @@ from app.integrations.aws.errors import (
 )
 from app.integrations.aws.platform import PlatformIdentityError, platform_principal_arn
 from app.integrations.aws.sessions import (
-    PARTITION_HOME_REGION,
     AwsSession,
     SessionCache,
     account_of_arn,
     call_aws,
+    partition_home_region,
     partition_of_arn,
 )
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_SESSION_NAME = "APIsec-Onboarder"
+# The partitions an IAM user's access key may belong to (botocore's partition names).
+Partition = Literal["aws", "aws-cn", "aws-us-gov"]
+PARTITIONS: tuple[str, ...] = get_args(Partition)
 DEFAULT_CHILD_ROLE_NAME = "APIsecChildRole"
 
 ROLE_ARN = re.compile(
@@ -143,6 +150,9 @@ class AccountStatus:
     status: str | None
     reachable: bool
     error: AwsFailure | None = None
+    # The organization's management account (as DescribeOrganization says; else the central
+    # role's account): service-managed StackSets deploy no child role there.
+    management_account: bool = False
 
 
 @dataclass
@@ -304,13 +314,26 @@ _NOT_IN_USE = ClientError(
 
 
 class _Organization:
+    """One listing of an organization's accounts: its management account is read once, with
+    the first page, and kept for the child roles assumed afterwards."""
+
     def __init__(
         self, spec: CentralRoleCredentials, central: AwsSession, context: ProbeContext
     ) -> None:
         self._spec, self._central, self._context = spec, central, context
+        self._lock = threading.Lock()
+        self._management: ManagementAccount | None = None
+
+    def management_account_id(self) -> str:
+        with self._lock:
+            if self._management is None:
+                self._management = self._spec.management_account_of(self._central)
+            return self._management.account_id
 
     def account_pages(self) -> Iterator[list[AccountStatus]]:
-        return self._spec.account_pages(self._central)
+        return self._spec.account_pages(
+            self._central, management_account_id=self.management_account_id()
+        )
 
     def default_account(self) -> None:
         return None
@@ -325,7 +348,36 @@ class _Organization:
             spec.central_role_arn,
         )
         return self._context.assumed(
-            key, lambda: spec.child_session(self._central, account_id, self._context)
+            key,
+            lambda: spec.child_session(
+                self._central,
+                account_id,
+                self._context,
+                management_account_id=self.management_account_id(),
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class ManagementAccount:
+    """The organization's management account; `failure` says why DescribeOrganization did not
+    answer, in which case it is the central role's own account (a guess)."""
+
+    account_id: str
+    failure: AwsFailure | None = None
+
+    def describe(self, central_account_id: str) -> str:
+        if self.failure is not None:
+            return (
+                f" organizations:DescribeOrganization failed ({self.failure.code}), so the "
+                f"central role's account {central_account_id} is taken for the management "
+                "account; allow organizations:DescribeOrganization to the central role."
+            )
+        if self.account_id == central_account_id:
+            return f" Its management account is {self.account_id}, where the central role is."
+        return (
+            f" Its management account is {self.account_id}; the central role is in "
+            f"{central_account_id}, a delegated administrator account."
         )
 
 
@@ -352,14 +404,12 @@ class CredentialSpec(BaseModel):
         if name and name not in CredentialSpec.registry:
             CredentialSpec.registry[name] = cls
 
-    @property
-    def partition(self) -> str:
-        """The AWS partition the credentials live in (aws, aws-cn, aws-us-gov)."""
-        for name in ("role_arn", "central_role_arn"):
-            arn = getattr(self, name, None)
-            if arn:
-                return partition_of_arn(arn)
-        return "aws"
+    if TYPE_CHECKING:
+        # The AWS partition the credentials live in (aws, aws-cn, aws-us-gov): declared by an
+        # aws_user connection, read from the role ARN by the others. Not defined here at run
+        # time: pydantic would refuse aws_user's field of the same name as shadowing it.
+        @property
+        def partition(self) -> str: ...
 
     def external_id_for(self, context: ProbeContext) -> str:
         own = getattr(self, "external_id", None)
@@ -395,6 +445,11 @@ class AwsUserCredentials(CredentialSpec):
     credential_type: Literal["aws_user"] = "aws_user"
     access_key_id: AccessKeyId = Field(examples=["AKIAIOSFODNN7EXAMPLE"])
     secret_access_key: SecretAccessKey = Field(json_schema_extra={"writeOnly": True})
+    partition: Partition = Field(
+        default="aws",
+        description="The AWS partition the IAM user belongs to: aws, aws-cn (China) or "
+        "aws-us-gov (GovCloud (US)); STS and API Gateway are called in its regions.",
+    )
 
     @property
     def masked_access_key_id(self) -> str:
@@ -404,6 +459,7 @@ class AwsUserCredentials(CredentialSpec):
         return AwsSession.from_access_key(
             access_key_id=self.access_key_id,
             secret_access_key=self.secret_access_key.get_secret_value(),
+            partition=self.partition,
             config=context.timeouts.config,
         )
 
@@ -415,16 +471,34 @@ class AwsUserCredentials(CredentialSpec):
         session = self.open(context)
 
         def identity() -> Check:
-            found = session.caller_identity()
+            try:
+                found = session.caller_identity()
+            except AwsError as exc:
+                raise AwsError(self._in_another_partition(exc.failure)) from None
             result.account_id, result.arn = found["Account"], found["Arn"]
-            return Check(
-                name="credentials",
-                ok=True,
-                detail=f"The access key {self.masked_access_key_id} belongs to {found['Arn']}.",
-            )
+            detail = f"The access key {self.masked_access_key_id} belongs to {found['Arn']}."
+            found_partition = partition_of_arn(found["Arn"])
+            if found_partition != self.partition:
+                detail += (
+                    f" That ARN is in partition {found_partition}, not in the declared "
+                    f"{self.partition}: set partition to {found_partition}."
+                )
+            return Check(name="credentials", ok=True, detail=detail)
 
         _run(result, "credentials", identity)
         _apigateway_step(result, session)
+
+    def _in_another_partition(self, failure: AwsFailure) -> AwsFailure:
+        """An unknown key may belong to another partition: each has its own IAM."""
+        if failure.code != "invalid_credentials":
+            return failure
+        others = " or ".join(p for p in PARTITIONS if p != self.partition)
+        return replace(
+            failure,
+            hint=f"{failure.hint} The key was tried in partition {self.partition}; if the IAM "
+            f"user belongs to another one (aws-cn: China, aws-us-gov: GovCloud (US)), set "
+            f"partition to {others}.",
+        )
 
 
 class AssumeRoleCredentials(CredentialSpec):
@@ -433,6 +507,10 @@ class AssumeRoleCredentials(CredentialSpec):
     role_arn: RoleArn = Field(examples=["arn:aws:iam::999988887777:role/APIGatewayAccessRole"])
     session_name: SessionName = None
     external_id: ExternalId = None
+
+    @property
+    def partition(self) -> str:
+        return partition_of_arn(self.role_arn)
 
     def open(self, context: ProbeContext) -> AwsSession:
         return context.platform_session().assume_role(
@@ -466,8 +544,32 @@ class CentralRoleCredentials(CredentialSpec):
     external_id: ExternalId = None
 
     @property
-    def management_account_id(self) -> str:
+    def partition(self) -> str:
+        return partition_of_arn(self.central_role_arn)
+
+    @property
+    def central_account_id(self) -> str:
+        """The central role's account: the management account or a delegated administrator."""
         return account_of_arn(self.central_role_arn)
+
+    def management_account_of(self, central: AwsSession) -> ManagementAccount:
+        """The organization's management account, as DescribeOrganization says (the central
+        role may be in a delegated administrator account); the central role's own account if
+        it may not ask. Never fails."""
+        context = CallContext(
+            action="organizations:DescribeOrganization", role_arn=self.central_role_arn
+        )
+        organizations = central.client("organizations")
+        try:
+            answer = call_aws(context, lambda: organizations.describe_organization())
+            return ManagementAccount(str(answer["Organization"]["MasterAccountId"]))
+        except AwsError as exc:
+            logger.info(
+                "DescribeOrganization failed; the central role's account is taken for the "
+                "management account",
+                extra={"central_role_arn": self.central_role_arn, "error_code": exc.failure.code},
+            )
+            return ManagementAccount(self.central_account_id, exc.failure)
 
     def child_role_arn(self, account_id: str) -> str:
         partition = partition_of_arn(self.central_role_arn)
@@ -489,8 +591,14 @@ class CentralRoleCredentials(CredentialSpec):
         )
         return _Organization(self, context.assumed(key, lambda: self.open(context)), context)
 
-    def account_pages(self, central: AwsSession) -> Iterator[list[AccountStatus]]:
-        """The organization's accounts, a page at a time (AWS gives at most 20 a page)."""
+    def account_pages(
+        self, central: AwsSession, *, management_account_id: str | None = None
+    ) -> Iterator[list[AccountStatus]]:
+        """The organization's accounts, a page at a time (AWS gives at most 20 a page).
+
+        `management_account_id` is asked of AWS (DescribeOrganization) when not given."""
+        if management_account_id is None:
+            management_account_id = self.management_account_of(central).account_id
         context = CallContext(action="organizations:ListAccounts", role_arn=self.central_role_arn)
         paginator = central.client("organizations").get_paginator("list_accounts")
         pages = iter(paginator.paginate(PaginationConfig={"PageSize": 20}))
@@ -509,18 +617,27 @@ class CentralRoleCredentials(CredentialSpec):
                     name=account.get("Name"),
                     status=account.get("State") or account.get("Status"),
                     reachable=False,
+                    management_account=account["Id"] == management_account_id,
                 )
                 for account in page.get("Accounts", [])
             ]
             listed += len(accounts)
             yield accounts
 
-    def list_accounts(self, central: AwsSession) -> list[AccountStatus]:
+    def list_accounts(
+        self, central: AwsSession, *, management_account_id: str | None = None
+    ) -> list[AccountStatus]:
         """Every account of the organization, all pages."""
-        return [account for page in self.account_pages(central) for account in page]
+        pages = self.account_pages(central, management_account_id=management_account_id)
+        return [account for page in pages for account in page]
 
     def child_session(
-        self, central: AwsSession, account_id: str, context: ProbeContext
+        self,
+        central: AwsSession,
+        account_id: str,
+        context: ProbeContext,
+        *,
+        management_account_id: str,
     ) -> AwsSession:
         role_arn = self.child_role_arn(account_id)
         external_id = self.external_id_for(context)
@@ -534,16 +651,23 @@ class CentralRoleCredentials(CredentialSpec):
                 external_id_sent=True,
                 principal_arn=self.central_role_arn,
                 account_id=account_id,
-                child_role_in_management_account=account_id == self.management_account_id,
+                child_role_in_management_account=account_id == management_account_id,
+                central_role_arn=self.central_role_arn,
             ),
         )
 
     def _probe_child(
-        self, central: AwsSession, account: AccountStatus, context: ProbeContext
+        self,
+        central: AwsSession,
+        account: AccountStatus,
+        context: ProbeContext,
+        management_account_id: str,
     ) -> None:
-        region = PARTITION_HOME_REGION.get(partition_of_arn(self.central_role_arn), "us-east-1")
+        region = partition_home_region(self.partition)
         try:
-            child = self.child_session(central, account.account_id, context)
+            child = self.child_session(
+                central, account.account_id, context, management_account_id=management_account_id
+            )
             _apigateway_check(child, region, account.account_id)
         except AwsError as exc:
             account.reachable = False
@@ -556,14 +680,18 @@ class CentralRoleCredentials(CredentialSpec):
             result, lambda: self.open(context), f"the central role {self.central_role_arn}"
         )
         accounts: list[AccountStatus] = []
+        management = self.management_account_of(central)
 
         def list_all() -> Check:
-            accounts.extend(self.list_accounts(central))
+            accounts.extend(
+                self.list_accounts(central, management_account_id=management.account_id)
+            )
             active = sum(1 for account in accounts if account.status == "ACTIVE")
             return Check(
                 name="organizations:ListAccounts",
                 ok=True,
-                detail=f"The organization has {len(accounts)} accounts, {active} of them active.",
+                detail=f"The organization has {len(accounts)} accounts, {active} of them active."
+                + management.describe(self.central_account_id),
             )
 
         _run(result, "organizations:ListAccounts", list_all)
@@ -572,7 +700,11 @@ class CentralRoleCredentials(CredentialSpec):
         if active:
             workers = max(1, min(context.max_workers, len(active)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="child-role") as pool:
-                probe_child = carry(lambda account: self._probe_child(central, account, context))
+                probe_child = carry(
+                    lambda account: self._probe_child(
+                        central, account, context, management.account_id
+                    )
+                )
                 list(pool.map(probe_child, active))
 
         reachable = [account for account in active if account.reachable]
@@ -586,7 +718,7 @@ class CentralRoleCredentials(CredentialSpec):
                 f"{account.account_id} ({account.error.code if account.error else 'unknown'})"
                 for account in unreachable
             )
-        members = [a for a in active if a.account_id != self.management_account_id]
+        members = [a for a in active if not a.management_account]
         ok = bool(reachable) or not members
         result.checks.append(Check(name="child_roles", ok=ok, detail=detail))
         if not ok:

@@ -859,7 +859,17 @@ def seed_demo_organization(*, platform_principal_arn: str, external_id: str) -> 
         CENTRAL_ROLE_NAME,
         _trust(platform_principal_arn, external_id),
         "Assumed by the API discovery platform; hops into APIsecChildRole in member accounts",
-        {"APIsecCentralAccess": _policy(_allow(["sts:AssumeRole", "organizations:ListAccounts"]))},
+        {
+            "APIsecCentralAccess": _policy(
+                _allow(
+                    [
+                        "sts:AssumeRole",
+                        "organizations:ListAccounts",
+                        "organizations:DescribeOrganization",
+                    ]
+                )
+            )
+        },
     )
 
     members: dict[str, _Account] = {}

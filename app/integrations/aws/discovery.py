@@ -73,7 +73,10 @@ APIGATEWAY_BURST = 40
 GET_RESOURCES_RATE = 2.5
 GET_RESOURCES_BURST = 5
 
-RegionStatus = Literal["ok", "not_enabled", "failed"]
+# denied_by_policy: the organization denies API Gateway in the region (a service control
+# policy, Control Tower's region deny control): its intent, reported but not a failure.
+RegionStatus = Literal["ok", "not_enabled", "denied_by_policy", "failed"]
+REGION_DENIED = "region_denied_by_policy"
 T = TypeVar("T")
 
 
@@ -139,6 +142,8 @@ class RegionOutcome:
     status: RegionStatus
     apis: list[DiscoveredApi] = field(default_factory=list)
     error: AwsFailure | None = None
+    # Parts of an "ok" region that could not be read (a custom domain): its APIs still list.
+    problems: list[AwsFailure] = field(default_factory=list)
 
 
 @dataclass
@@ -157,6 +162,45 @@ class DiscoveryResult:
             [account.error for account in self.accounts]
             + [outcome.error for outcome in self.outcomes]
         )
+
+
+def region_status(failure: AwsFailure) -> RegionStatus:
+    if failure.code == "region_not_enabled":
+        return "not_enabled"
+    if failure.code == REGION_DENIED:
+        return "denied_by_policy"
+    return "failed"
+
+
+def settle_region_denials(outcomes: Iterable[RegionOutcome]) -> None:
+    """An explicit deny in some regions of an account whose other regions answer is a policy
+    that denies those regions on purpose, not a missing permission: the same identity lists
+    API Gateway elsewhere. A service control policy is named in AWS's message (errors.classify
+    reads it); this covers the other policies that deny by region (an identity policy's or a
+    permissions boundary's region condition). An implicit deny ("no identity-based policy
+    allows") stays a failure: a permission is missing, and its hint says which."""
+    outcomes = list(outcomes)
+    answered = {outcome.account_id for outcome in outcomes if outcome.status == "ok"}
+    for outcome in outcomes:
+        error = outcome.error
+        if (
+            outcome.status == "failed"
+            and error is not None
+            and error.code == "access_denied"
+            and "explicit deny" in error.message
+            and outcome.account_id in answered
+        ):
+            outcome.status = "denied_by_policy"
+            outcome.error = AwsFailure(
+                code=REGION_DENIED,
+                message=f"API Gateway is denied in region {outcome.region} for account "
+                f"{outcome.account_id}, while the account's other regions answer: a policy "
+                f"denies this region on purpose. {error.message}",
+                hint="Organizations deny unused regions with a service control policy or "
+                "Control Tower's region deny control (or a role's policy can name regions). "
+                "Nothing is listed there; leave the region out, or ask the organization's "
+                "administrators to allow it if it has APIs to test.",
+            )
 
 
 def any_timed_out(errors: Iterable[AwsFailure | None]) -> bool:
@@ -380,7 +424,9 @@ class DiscoveryEngine:
         assumed or may not list the organization, or an access key is refused). Reaching an
         account, and listing one of its regions, each give up after the context's
         `region_seconds` (runs), and all of it at its deadline (requests): that account or
-        region then fails with `aws_timeout` and the others go on.
+        region then fails with `aws_timeout` and the others go on. `on_outcome` sees each
+        region as it ends; the result settles, once all have, which access denials were a
+        policy denying the region (settle_region_denials).
         """
         with within(context.deadline):
             return self._discover(
@@ -435,6 +481,7 @@ class DiscoveryEngine:
             tasks.wait()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        settle_region_denials(result.outcomes)
         return result
 
     def _region(
@@ -445,6 +492,7 @@ class DiscoveryEngine:
         region: str,
         record: Callable[[RegionOutcome], None],
     ) -> None:
+        problems: list[AwsFailure] = []
         try:
             with clients.acting_as(session):
                 apis = list_region(
@@ -452,12 +500,10 @@ class DiscoveryEngine:
                     client_for=lambda service: clients.client(service, region),
                     account_id=account_id,
                     region=region,
+                    problems=problems,
                 )
         except AwsError as exc:
-            status: RegionStatus = (
-                "not_enabled" if exc.failure.code == "region_not_enabled" else "failed"
-            )
-            record(RegionOutcome(account_id, region, status, error=exc.failure))
+            record(RegionOutcome(account_id, region, region_status(exc.failure), error=exc.failure))
             return
         except Exception:
             logger.exception("listing %s in account %s failed unexpectedly", region, account_id)
@@ -475,7 +521,7 @@ class DiscoveryEngine:
                 )
             )
             return
-        record(RegionOutcome(account_id, region, "ok", apis=apis))
+        record(RegionOutcome(account_id, region, "ok", apis=apis, problems=problems))
 
     def _caller(self, account_id: str, region: str) -> Call:
         key = (account_id, region)

@@ -48,7 +48,21 @@ _INVALID_KEY_CODES = {
     "IncompleteSignature",
     "MissingAuthenticationToken",
 }
-_EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+_EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"}
+# A bad signature: SignatureDoesNotMatch (query and XML services such as STS),
+# InvalidSignatureException (JSON and REST-JSON services: Organizations, API Gateway).
+_SIGNATURE_CODES = {"SignatureDoesNotMatch", "InvalidSignatureException"}
+# The request's time and AWS's differ by more than AWS allows: the host's clock, not the key.
+_CLOCK_SKEW_CODES = {"RequestExpired", "RequestTimeTooSkewed"}
+# What a signature error says when only the time is wrong ("Signature expired: 20250101T000000Z
+# is now earlier than ...", "Signature not yet current: ... is still later than ...").
+_CLOCK_SKEW_WORDS = (
+    "signature expired",
+    "is now earlier than",
+    "signature not yet current",
+    "is still later than",
+    "request time too skewed",
+)
 THROTTLE_CODES = {
     "Throttling",
     "ThrottlingException",
@@ -61,6 +75,13 @@ THROTTLE_CODES = {
     "ProvisionedThroughputExceededException",
 }
 _DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"}
+# The reasons AWS appends to "... is not authorized to perform: <action>".
+_DENIED_BY_SCP = re.compile(
+    r"(with an explicit deny in a|because no) service control policy", re.IGNORECASE
+)
+_NO_IDENTITY_POLICY = "because no identity-based policy allows"
+# The child-role template's parameter that names the central role's account (setup/templates).
+CHILD_TEMPLATE_ACCOUNT_PARAMETER = "ManagementAccountId"
 
 _ACCESS_KEY_ID = re.compile(r"\b(AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,124}\b")
 _SECRET_LIKE = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])")
@@ -93,7 +114,11 @@ class CallContext:
     account_id: str | None = None
     region: str | None = None
     uses_platform_credentials: bool = False
+    # The organization's management account (read with DescribeOrganization), where
+    # service-managed StackSets deploy no child role.
     child_role_in_management_account: bool = False
+    # Set when role_arn is a child role: the central role that assumes it.
+    central_role_arn: str | None = None
 
 
 def mask_access_key_id(value: str) -> str:
@@ -172,6 +197,17 @@ def classify(exc: BaseException, context: CallContext) -> AwsFailure:
             hint="Wait a minute and try again; if other tools use the same account heavily, "
             "AWS's per-account API quota is shared with them.",
         )
+    if code in _CLOCK_SKEW_CODES or (
+        code in _SIGNATURE_CODES and any(words in message.lower() for words in _CLOCK_SKEW_WORDS)
+    ):
+        return AwsFailure(
+            code="clock_skew",
+            message=f"AWS refused {action}{where}: the time on the request differs from AWS's "
+            f"by more than AWS allows.{quoted}",
+            hint="The clock of the host the service runs on is wrong. The operator must "
+            "synchronize it (NTP: chrony or systemd-timesyncd; a container takes its host's "
+            "clock) and try again; the credentials are not the cause.",
+        )
     if code in _EXPIRED_CODES:
         return AwsFailure(
             code="expired_credentials",
@@ -196,7 +232,7 @@ def classify(exc: BaseException, context: CallContext) -> AwsFailure:
         )
 
     if context.uses_platform_credentials and (
-        code in _INVALID_KEY_CODES or code == "SignatureDoesNotMatch"
+        code in _INVALID_KEY_CODES or code in _SIGNATURE_CODES
     ):
         return AwsFailure(
             code="platform_credentials_invalid",
@@ -208,10 +244,14 @@ def classify(exc: BaseException, context: CallContext) -> AwsFailure:
     if action == "sts:AssumeRole" and (
         code in _DENIED_CODES or code in _INVALID_KEY_CODES or status in {401, 403}
     ):
+        if _DENIED_BY_SCP.search(message):
+            return _assume_denied_by_scp(context, quoted)
+        if _NO_IDENTITY_POLICY in message:
+            return _assumer_not_permitted(context, quoted)
         return _role_not_assumable(context, quoted)
 
-    if code in _INVALID_KEY_CODES or code == "SignatureDoesNotMatch":
-        if code == "SignatureDoesNotMatch":
+    if code in _INVALID_KEY_CODES or code in _SIGNATURE_CODES:
+        if code in _SIGNATURE_CODES:
             hint = (
                 "The secret access key does not belong to this access key id. Paste the "
                 "secret that was shown when the key was created, or create a new key."
@@ -226,6 +266,16 @@ def classify(exc: BaseException, context: CallContext) -> AwsFailure:
             code="invalid_credentials",
             message=f"AWS rejected the credentials for {action}.{quoted}",
             hint=hint,
+        )
+    if code == "UnauthorizedException":
+        # API Gateway's 401: it did not authenticate the request at all.
+        return AwsFailure(
+            code="invalid_credentials",
+            message=f"AWS refused to authenticate {action}{where}.{quoted}",
+            hint="AWS refused to authenticate the request: the access key id or its secret is "
+            "wrong, or the session token of assumed-role credentials has expired. Check the "
+            "key (or create a new one) and test the connection again, which also assumes "
+            "a role anew.",
         )
 
     if code in _DENIED_CODES or status == 403:
@@ -282,6 +332,18 @@ def _role_not_assumable(context: CallContext, quoted: str) -> AwsFailure:
             "usually has no child role. Create the role there by hand (same template) if it "
             "has APIs to test; otherwise nothing needs doing.",
         )
+    if context.central_role_arn:
+        # What the child-role template (GET /aws/setup) grants: sts:AssumeRole to the central
+        # role, named through the template's account parameter, and no external id condition.
+        central = context.central_role_arn
+        return AwsFailure(
+            code="role_not_assumable",
+            message=f"{role} could not be assumed by the central role.{quoted}",
+            hint=f"Check that {role} exists (the child-role StackSet deploys it to the "
+            f"account) and that its trust policy allows sts:AssumeRole to {central}. In the "
+            f"child-role template, the parameter {CHILD_TEMPLATE_ACCOUNT_PARAMETER} must be "
+            f"{_account_of(central)}, the account of the central role.",
+        )
     trust = context.principal_arn or "the platform's principal (see GET /aws/setup)"
     external = (
         " with the condition StringEquals sts:ExternalId equal to the external id of this "
@@ -297,9 +359,78 @@ def _role_not_assumable(context: CallContext, quoted: str) -> AwsFailure:
     )
 
 
+def _assumer_not_permitted(context: CallContext, quoted: str) -> AwsFailure:
+    """No identity-based policy of the caller allows sts:AssumeRole: the caller's own
+    permissions, not the role's trust policy."""
+    role = context.role_arn or "the role"
+    if context.central_role_arn:
+        central = context.central_role_arn
+        role_name = role.rsplit("/", 1)[-1]
+        pattern = f"arn:{_partition_of(central)}:iam::*:role/{role_name}"
+        return AwsFailure(
+            code="access_denied",
+            message=f"The central role {central} may not call sts:AssumeRole on {role}.{quoted}",
+            hint=f"Allow sts:AssumeRole on {pattern} (or on *) in the permissions policy of the "
+            f"central role {central} (GET /aws/setup shows it); the trust policy of {role_name} "
+            "is not the cause.",
+        )
+    principal = context.principal_arn or "the platform's principal (see GET /aws/setup)"
+    return AwsFailure(
+        code="platform_not_permitted",
+        message=f"The service's own identity {principal} may not call sts:AssumeRole on "
+        f"{role}.{quoted}",
+        hint=f"The operator must allow sts:AssumeRole on {role} (or on the customers' roles, "
+        f"e.g. arn:{_partition_of(role)}:iam::*:role/*) in the IAM policy of the platform's "
+        f"principal {principal}; the customer's trust policy is not the cause.",
+    )
+
+
+def _assume_denied_by_scp(context: CallContext, quoted: str) -> AwsFailure:
+    role = context.role_arn or "the role"
+    if context.central_role_arn:
+        central = context.central_role_arn
+        return AwsFailure(
+            code="access_denied",
+            message=f"A service control policy denies the central role sts:AssumeRole on "
+            f"{role}.{quoted}",
+            hint=f"A service control policy (SCP) of the organization denies sts:AssumeRole to "
+            f"{central} (SCPs apply in every account but the management account). Ask the "
+            "organization's administrators to exempt the central role from it.",
+        )
+    principal = context.principal_arn or "the platform's principal"
+    return AwsFailure(
+        code="access_denied",
+        message=f"A service control policy denies {principal} sts:AssumeRole on {role}.{quoted}",
+        hint=f"A service control policy (SCP) of the organization of the platform's own account "
+        f"denies sts:AssumeRole to {principal}; the operator must have it exempted from that "
+        "SCP. The customer's role and trust policy are not the cause.",
+    )
+
+
+def _account_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
+
+
+def _partition_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 2 and parts[1] else "aws"
+
+
 def _access_denied(context: CallContext, code: str, message: str, quoted: str) -> AwsFailure:
     action = context.action
     where = _where(context)
+    if action.startswith("apigateway") and _DENIED_BY_SCP.search(message):
+        region = context.region or "this region"
+        account = context.account_id or "this account"
+        return AwsFailure(
+            code="region_denied_by_policy",
+            message=f"The organization's service control policy denies API Gateway in region "
+            f"{region} for account {account}.{quoted}",
+            hint="Regions denied by a service control policy (SCP) or by Control Tower's "
+            "region deny control are skipped. Remove the region from the schedule, or ask the "
+            "organization's administrators to allow API Gateway there.",
+        )
     if action.startswith("apigateway"):
         return AwsFailure(
             code="access_denied",

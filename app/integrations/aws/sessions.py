@@ -36,6 +36,18 @@ _CLIENT_CREATION_LOCK = threading.Lock()
 
 PARTITION_HOME_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
 
+
+def region_data_source() -> dict[str, str]:
+    """Where the region lists come from: the endpoint data shipped with the installed botocore,
+    so a stale install (a region AWS opened since is missing) shows in the answer."""
+    return {"botocore_version": botocore.__version__, "data": "endpoints.json"}
+
+
+def partition_home_region(partition: str) -> str:
+    """Where the service calls STS (and checks API Gateway) for credentials of a partition."""
+    return PARTITION_HOME_REGION.get(partition, "us-east-1")
+
+
 # The shapes of AWS names as the OpenAPI document states them (ECMA-262 regular expressions).
 # Whether API Gateway exists in a region is `discovery.apigateway_regions`' answer.
 ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
@@ -81,6 +93,10 @@ def call_aws(context: CallContext, function: Callable[[], T]) -> T:
 def _new_botocore_session() -> botocore.session.Session:
     session = botocore.session.Session()
     session.register_component("data_loader", _LOADER)
+    # STS is always called in the region the client is made for (sts.<region>.<domain>), never
+    # at the global endpoint, whatever AWS_STS_REGIONAL_ENDPOINTS says: the global one lives
+    # in us-east-1 and does not exist outside the aws partition.
+    session.set_config_variable("sts_regional_endpoints", "regional")
     return session
 
 
@@ -110,7 +126,7 @@ class AwsSession:
 
     @property
     def home_region(self) -> str:
-        return PARTITION_HOME_REGION.get(self.partition, "us-east-1")
+        return partition_home_region(self.partition)
 
     def _boto_session(self) -> boto3.Session:
         """Called with self._lock held."""
@@ -145,9 +161,15 @@ class AwsSession:
 
     @classmethod
     def from_access_key(
-        cls, *, access_key_id: str, secret_access_key: str, config: Config | None = None
+        cls,
+        *,
+        access_key_id: str,
+        secret_access_key: str,
+        partition: str = "aws",
+        config: Config | None = None,
     ) -> AwsSession:
-        return cls(Credentials(access_key_id, secret_access_key), config=config)
+        credentials = Credentials(access_key_id, secret_access_key)
+        return cls(credentials, partition=partition, config=config)
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.home_region)
@@ -190,7 +212,7 @@ class AwsSession:
             principal_arn=self.principal_arn,
             account_id=account_of_arn(role_arn),
         )
-        sts = self.client("sts", PARTITION_HOME_REGION.get(partition_of_arn(role_arn)))
+        sts = self.client("sts", partition_home_region(partition_of_arn(role_arn)))
 
         def fetch() -> dict[str, str]:
             response = call_aws(call_context, lambda: sts.assume_role(**params))
