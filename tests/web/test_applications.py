@@ -195,6 +195,81 @@ def test_every_screen_fits_a_phone(
     screenshot(page, "54-phone-integrations")
 
 
+def test_the_wizard_says_which_regions_a_policy_denies_and_what_a_routing_rule_needs(
+    page: Page, console_demo: Demo, shop_applications: dict[str, str]
+) -> None:
+    # moto has neither service control policies nor routing rules: the service's answers are
+    # given as it gives them for those (tests/schedules/test_region_denials.py and
+    # tests/discovery/test_custom_domains.py hold the service to them).
+    rule_url = "https://api.example-shop.com/beta"
+
+    def apis(route: Route) -> None:
+        if "region=eu-west-1" in route.request.url:
+            route.fulfill(
+                json={
+                    "items": [],
+                    "next_cursor": None,
+                    "errors": [],
+                    "regions_not_enabled": [],
+                    "regions_denied_by_policy": [
+                        {
+                            "account_id": "111122223333",
+                            "region": "eu-west-1",
+                            "message": "The organization's service control policy denies API "
+                            "Gateway in region eu-west-1 for account 111122223333.",
+                            "hint": "Regions denied by a service control policy are skipped.",
+                        }
+                    ],
+                }
+            )
+            return
+        response = route.fetch()
+        body = response.json()
+        for api in body["items"]:
+            if api["name"] == "shop-storefront-api":
+                api["custom_domain_urls"].append(rule_url)
+                api["custom_domains"].append(
+                    {
+                        "url": rule_url,
+                        "domain_name": "api.example-shop.com",
+                        "base_path": "beta",
+                        "stage": "prod",
+                        "mutual_tls": False,
+                        "reachable_from": "internet",
+                        "routing_rule_id": "beta",
+                        "priority": 5,
+                        "required_headers": {"x-beta": "yes"},
+                    }
+                )
+        route.fulfill(response=response, json=body)
+
+    page.route(lambda url: "/apis?" in url, apis)
+    page.goto(f"{console_demo.base_url}/#/applications")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Add application").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label(shop_applications["connection_name"]).check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("shop-prod").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Region", exact=True).select_option("eu-west-1")
+    page.get_by_role("button", name="Continue").click()
+
+    denied = page.locator(".alert", has_text="Region denied by your organization")
+    expect(denied).to_contain_text("service control policy")
+    expect(denied).to_contain_text("111122223333")
+    expect(page.get_by_text("Some places could not be listed")).to_have_count(0)
+    screenshot(page, "55-wizard-region-denied")
+
+    page.get_by_role("button", name="Back", exact=True).click()
+    page.get_by_label("Region", exact=True).select_option("us-east-1")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("shop-storefront-api").check()
+    page.get_by_role("button", name="Continue").click()
+    rule = page.locator(".choice", has_text=rule_url)
+    expect(rule).to_contain_text("Custom domain → stage prod · routing rule · send x-beta: yes")
+    screenshot(page, "56-wizard-routing-rule")
+
+
 # Where a stage's operations were read, as the page says it (Definition.source).
 OPERATIONS_READ = {
     "deployment": "Read from the deployment",
@@ -329,6 +404,8 @@ def test_an_invalid_definition_a_canary_and_every_exposure_are_said_plainly(
                 "reachable_from": "vpc_only",
             },
         ]
+        # An instance reached through a routing rule that matches a header (moto has none).
+        body["instances"][0]["required_headers"] = {"x-beta": "yes"}
         route.fulfill(json=body)
 
     def canary_operations(route: Route) -> None:
@@ -397,6 +474,9 @@ def test_an_invalid_definition_a_canary_and_every_exposure_are_said_plainly(
     expect(dev_row.locator('td[data-label="Mutual TLS"]')).to_have_text("Yes")
     expect(dev_row.locator('td[data-label="Reachable from"]')).to_contain_text("VPC only")
     expect(dev_row).to_contain_text("A scanner outside the customer's VPC cannot reach it")
+    expect(
+        page.locator(".instance-list li").first.locator(".badge", has_text="send x-beta: yes")
+    ).to_be_visible()
     screenshot(page, "43-application-invalid-and-canary")
 
     operations = page.locator("section", has=page.locator("#operations-heading"))

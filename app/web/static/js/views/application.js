@@ -160,6 +160,17 @@ export async function applicationView(container, context) {
           /-vpce-/.test(instance.url) ? [" ", badge("VPC endpoint", "private")] : null,
           reachableFrom(instance, source) === "vpc_only" ? [" ", badge("VPC only", "private", VPC_ONLY_TEXT)] : null,
           instance.mutual_tls ? [" ", badge("Mutual TLS", "info", "Callers must present a client certificate.")] : null,
+          // A routing rule sends this URL to the stage only when these headers are sent.
+          instance.required_headers && Object.keys(instance.required_headers).length
+            ? [
+                " ",
+                badge(
+                  `send ${Object.entries(instance.required_headers).map(([k, v]) => `${k}: ${v}`).join(", ")}`,
+                  "info",
+                  "The custom domain's routing rule reaches this stage only with these headers; without them the request goes elsewhere.",
+                ),
+              ]
+            : null,
         ),
       ),
     ),

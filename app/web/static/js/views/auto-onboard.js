@@ -251,6 +251,7 @@ export function autoOnboardPanel(connection, context) {
         `Run ${RUN_STATUS[current.status] ? RUN_STATUS[current.status][0].toLowerCase() : current.status}`,
         h("p", {}, `Discovered ${current.discovered}, onboarded ${current.onboarded}, ${plural(current.instances_added, "instance")} added.`),
         runErrors(current),
+        deniedRegions(current),
       ),
     );
     try {
@@ -302,6 +303,17 @@ export function autoOnboardPanel(connection, context) {
       cell("Instances added", String(run.instances_added)),
       cell("Skipped", h("span", { title: `existing ${run.skipped_existing || 0} · out of scope ${run.skipped_out_of_scope || 0} · no stage ${run.skipped_no_stage || 0}` }, String(skipped))),
       cell("Errors", errors.length ? runErrors(run) : "0"),
+    );
+  }
+
+  // Regions the organization denies by policy (an SCP, Control Tower's region deny): said, not an error.
+  function deniedRegions(run) {
+    const denied = run.regions_denied_by_policy || [];
+    if (!denied.length) return null;
+    return h(
+      "p",
+      { class: "muted run-denied" },
+      `Not listed, denied by the organization's policy: ${denied.map((d) => `${d.account_id} / ${d.region}`).join(", ")}.`,
     );
   }
 

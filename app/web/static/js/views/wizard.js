@@ -346,7 +346,17 @@ export function wizardView(container, context) {
       }
       const domains = (chosen.custom_domains && chosen.custom_domains.length ? chosen.custom_domains : chosen.custom_domain_urls.map((url) => ({ url, stage: stageName(url) }))).map((d) => ({
         url: d.url,
-        note: d.stage ? `Custom domain → stage ${d.stage}` : "Custom domain",
+        note: [
+          d.stage ? `Custom domain → stage ${d.stage}` : "Custom domain",
+          d.reachable_from === "vpc_only" ? "private: only from the customer's VPC" : null,
+          d.routing_rule_id ? "routing rule" : null,
+          // A routing rule that matches headers reaches the stage only when they are sent.
+          d.required_headers && Object.keys(d.required_headers).length
+            ? `send ${Object.entries(d.required_headers).map(([k, v]) => `${k}: ${v}`).join(", ")}`
+            : null,
+        ]
+          .filter(Boolean)
+          .join(" · "),
       }));
       if (domains.length) groups.push(["Custom domains", "", domains]);
 
@@ -453,9 +463,13 @@ export function wizardView(container, context) {
     const notEnabled = (page.regions_not_enabled || []).length
       ? notice("info", "Region not enabled", h("p", {}, `Not enabled in: ${page.regions_not_enabled.map((r) => r.account_id).join(", ")}`))
       : null;
+    const denied = page.regions_denied_by_policy || [];
+    const deniedNotice = denied.length
+      ? notice("info", "Region denied by your organization", h("p", {}, `A policy of the organization (a service control policy or Control Tower's region deny) denies API Gateway here for: ${denied.map((r) => r.account_id).join(", ")}. Nothing can be listed there.`))
+      : null;
     const refreshButton = h("button", { type: "button", class: "button button-ghost", onClick: refresh }, "Refresh from AWS");
     if (!apis.length) {
-      replace(slot, warnings, notEnabled, emptyState("No APIs here", "Nothing is deployed in this account and region. Try another region.", backButton("api"), refreshButton));
+      replace(slot, warnings, notEnabled, deniedNotice, emptyState("No APIs here", "Nothing is deployed in this account and region. Try another region.", backButton("api"), refreshButton));
       return;
     }
     const filter = h("input", { type: "search", name: "filter", placeholder: "Filter by name or id", autocomplete: "off" });
@@ -508,6 +522,7 @@ export function wizardView(container, context) {
       slot,
       warnings,
       notEnabled,
+      deniedNotice,
       h("div", { class: "toolbar" }, apis.length > 5 ? field("Filter", filter) : null, h("p", { class: "muted" }, plural(apis.length, "API")), refreshButton),
       form,
       page.next_cursor ? notice("info", "More APIs exist than shown here", h("p", {}, "Narrow by account or use the filter.")) : null,
