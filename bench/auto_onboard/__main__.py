@@ -3,6 +3,7 @@
     python -m bench.auto_onboard                    # 200 accounts x 4 regions, 50 ms latency
     python -m bench.auto_onboard --accounts 1000    # about 6 minutes
     python -m bench.auto_onboard --repeat 3         # three fresh databases, medians printed
+    python -m bench.auto_onboard --delegated-admin  # the central role in a member account
 
 The service is the real one: a SQLite database built by the migrations (in a temporary
 directory), `app.main.create_app` spoken to over HTTP with TestClient for the tenant's
@@ -18,14 +19,17 @@ Onboarding reads, for each REST API, each stage's export and each deployment its
 onboarding reads the draft instead: GetAuthorizers and GetResources); for each HTTP API each
 stage's export; for each WebSocket API its routes and their authorizers.
 
-Run 1 onboards every API; run 2 finds them all onboarded (skipped_existing). For each run:
-wall time (and how much of it discovery took), AWS calls by operation (onboarding's beside
-what the plan above makes), calls/s, CPU, peak RSS, throttles (429 answers by quota, and the
-`throttled` errors that reached the run: there must be none), the run's counters and status,
-how long database connections were checked out of the pool (longest and total: a run must
-never hold one while AWS answers), and floors to compare the wall time with, with and without
-the GetResources quota. It exits 1 if a run did not do what the organization calls for (every
-API onboarded once, a definition for each stage with its deployment's operations, then none).
+Run 1 onboards every API; run 2 finds them all onboarded (skipped_existing). For each run: wall
+time (and how much of it discovery took), AWS calls by operation (discovery's beside what it
+should make, organization.discovery_calls: the listings, custom domains' mappings and routing
+rules, DescribeOrganization; onboarding's beside what the plan above makes), calls/s, CPU, peak
+RSS, throttles (429 answers by quota, and the `throttled` errors that reached the run: there
+must be none), the run's counters and status, how long database connections were checked out of
+the pool (longest and total: a run must never hold one while AWS answers), and floors to
+compare the wall time with, with and without the GetResources quota. It exits 1 if a run did
+not do what the organization calls for (every API onboarded once, a definition for each stage
+with its deployment's operations, then none; discovery's calls as expected, AssumeRole at most
+as many: the service may reuse a session).
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ from bench.discovery.organization import (
     build_organization,
     deployed_methods,
     deployment_ids,
+    discovery_calls,
     has_api_summary,
     surface_of,
 )
@@ -105,6 +110,7 @@ class Expected:
     by_operation: Counter[str]  # onboarding_calls by operation
     busiest_get_resources: int  # GetResources calls of the account with the most
     sources: Counter[str]  # definitions by where their operations were read
+    discovery_by_operation: Counter[str]  # what discovery calls, each run
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,7 @@ def expected_of(org: SimOrganization, no_summary_share: float = NO_SUMMARY_SHARE
         by_operation=sum((plan.calls for plan in every), Counter()),
         busiest_get_resources=max(resources.values(), default=0),
         sources=sum((plan.sources for plan in every), Counter()),
+        discovery_by_operation=discovery_calls(org),
     )
 
 
@@ -456,7 +463,8 @@ def floors(
     pages = math.ceil(len(org.accounts) / LIST_ACCOUNTS_PAGE)
     assumed = figures.calls["sts:AssumeRole"] > 0
     # AssumeRole (central) -> ListAccounts pages -> AssumeRole (child) -> GetRestApis ->
-    # GetStages -> GetBasePathMappings; then one API's calls, one after the other.
+    # GetStages -> GetBasePathMappings (DescribeOrganization beside ListAccounts, a domain's
+    # ListRoutingRules beside its mappings); then one API's calls, one after the other.
     discovery_chain = (pages + (2 if assumed else 0) + 3) * latency
     onboarding_chain = expected.onboarding_chain * latency if figures.onboarding_calls else 0.0
     discovery = Floor(
@@ -620,6 +628,27 @@ def report(
             ),
         ]
     )
+    print("\ndiscovery's AWS calls by operation (median), and what discovery makes")
+    discovery_ops = sorted(
+        {op for figures in per_run for f in figures for op in f.discovery_calls}
+        | set(expected.discovery_by_operation)
+    )
+    _table(
+        [
+            ("", *names, "expected"),
+            *(
+                (
+                    op,
+                    *(
+                        format(_median(f.discovery_calls[op] for f in figures), ".0f")
+                        for figures in per_run
+                    ),
+                    str(expected.discovery_by_operation[op]),
+                )
+                for op in discovery_ops
+            ),
+        ]
+    )
     print("\nonboarding's AWS calls by operation, run 1 (median), and what the plan makes")
     onboarding_ops = sorted(
         {op for f in per_run[0] for op in f.onboarding_by_operation} | set(expected.by_operation)
@@ -729,6 +758,13 @@ def report(
                 f"{expected.onboarding_calls} expected"
             )
         for name, figures in zip(names, (first, second), strict=True):
+            for op in sorted(set(figures.discovery_calls) | set(expected.discovery_by_operation)):
+                made, wanted = figures.discovery_calls[op], expected.discovery_by_operation[op]
+                # A session assumed in run 1 may still serve run 2.
+                if made > wanted or (made < wanted and op != "sts:AssumeRole"):
+                    problems.append(
+                        f"{where}, {name}: discovery made {made} {op} calls, {wanted} expected"
+                    )
             if figures.throttled_errors:
                 problems.append(
                     f"{where}, {name}: {figures.throttled_errors} throttled errors reached the run"
@@ -771,9 +807,16 @@ def main() -> None:
         default=NO_SUMMARY_SHARE,
         help="share of REST APIs whose deployments answer without apiSummary",
     )
+    parser.add_argument(
+        "--delegated-admin",
+        action="store_true",
+        help="the central role in a delegated administrator's account, not the management's",
+    )
     args = parser.parse_args()
 
-    org = build_organization(args.accounts, args.regions, seed=args.seed)
+    org = build_organization(
+        args.accounts, args.regions, seed=args.seed, delegated_admin=args.delegated_admin
+    )
     expected = expected_of(org, args.no_summary_share)
     print(
         f"organization: {args.accounts} accounts x {args.regions} regions, {expected.apis} APIs "
@@ -788,6 +831,7 @@ def main() -> None:
         accounts=args.accounts,
         regions=args.regions,
         seed=args.seed,
+        delegated_admin=args.delegated_admin,
         no_summary_share=args.no_summary_share,
     ) as endpoint:
         os.environ.update(

@@ -3,11 +3,21 @@
     python -m bench.discovery                      # 200 accounts x 17 regions, 50 ms latency
     python -m bench.discovery --accounts 1000
     python -m bench.discovery --skip-common        # only the engine
+    python -m bench.discovery --delegated-admin    # the central role in a member account
 
 Both strategies talk HTTP to the same simulated AWS endpoint (bench/discovery/simulated_aws.py,
 in its own process) through the standard AWS_ENDPOINT_URL, with the central-role flow: assume the
-central role, list the organization (pages of 20), assume the child role in each account, list
-REST, HTTP and WebSocket APIs with their stages and custom domains in every region.
+central role, list the organization (pages of 20) and read it (DescribeOrganization: its
+management account), assume the child role in each account, list REST, HTTP and WebSocket APIs
+with their stages and custom domains in every region: base path and API mappings (some without
+a stage, some of private domains), and the routing rules of the domains whose routing mode uses
+them.
+
+The engine's run is checked against the organization: every API found, every custom domain URL
+(with its stage, the headers a routing rule asks for, and whether only a VPC reaches it) and
+nothing else, no error, the management account named as such, and the calls it makes by
+operation (organization.discovery_calls); it exits 1 when one differs. The common strategy
+(one account at a time, boto3 defaults, no routing rules) is only timed and counted.
 """
 
 from __future__ import annotations
@@ -18,11 +28,17 @@ import os
 import resource
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bench.discovery.organization import SimOrganization, build_organization
+from bench.discovery.organization import (
+    SimOrganization,
+    build_organization,
+    discovery_calls,
+    domain_urls,
+)
 from bench.discovery.simulated_aws import (
     PLATFORM_ACCESS_KEY_ID,
     PLATFORM_SECRET_ACCESS_KEY,
@@ -33,6 +49,19 @@ from bench.discovery.simulated_aws import (
 
 PLATFORM_PRINCIPAL = "arn:aws:iam::999999999999:user/bench"
 EXTERNAL_ID = "bench-external-id"
+# A custom domain URL of one API: (account, region, API id, url, stage, headers, reachable).
+FoundUrl = tuple[str, str, str, str, str | None, tuple[tuple[str, str], ...], str]
+
+
+@dataclass
+class Found:
+    """What a strategy found: API ids, custom domain URLs (None: not looked at), errors, and
+    the accounts it took for the organization's management account (None: not asked)."""
+
+    apis: set[str]
+    errors: list[str]
+    urls: set[FoundUrl] | None = None
+    management: set[str] | None = None
 
 
 @dataclass
@@ -43,21 +72,19 @@ class Run:
     calls: int
     throttled: int
     busiest: int
-    found: set[str]
-    errors: list[str]
+    found: Found
     peak_rss_mb: float
+    by_operation: Counter[str] = field(default_factory=Counter)
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _measure(
-    name: str, endpoint: SimulatedEndpoint, work: Callable[[], tuple[set[str], list[str]]]
-) -> Run:
+def _measure(name: str, endpoint: SimulatedEndpoint, work: Callable[[], Found]) -> Run:
     endpoint.reset()
     wall, cpu = time.perf_counter(), time.process_time()
-    found, errors = work()
+    found = work()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     stats = endpoint.stats()
     return Run(
@@ -68,13 +95,24 @@ def _measure(
         throttled=stats["throttled"],
         busiest=stats["busiest_account_region_calls"],
         found=found,
-        errors=errors,
         peak_rss_mb=_rss_mb(),
+        by_operation=Counter(stats["calls"]),
     )
 
 
+def expected_urls(org: SimOrganization) -> set[FoundUrl]:
+    reachable = {a.account_id for a in org.reachable_accounts()}
+    return {
+        (account_id, region, api_id, *url)
+        for account_id, region in org.apis
+        if account_id in reachable
+        for api_id, urls in domain_urls(org, account_id, region).items()
+        for url in urls
+    }
+
+
 # ------------------------------------------------------------------------------ the engine
-def engine_strategy(org: SimOrganization, in_flight: int) -> tuple[set[str], list[str]]:
+def engine_strategy(org: SimOrganization, in_flight: int) -> Found:
     from app.integrations.aws.credentials import CentralRoleCredentials, ProbeContext
     from app.integrations.aws.discovery import DiscoveryEngine
     from app.integrations.aws.sessions import AwsSession
@@ -88,13 +126,32 @@ def engine_strategy(org: SimOrganization, in_flight: int) -> tuple[set[str], lis
     spec = CentralRoleCredentials(central_role_arn=org.central_role_arn)
     result = engine.discover(spec, context, regions=org.regions)
     errors = [f"{o.account_id}/{o.region}: {o.error.code}" for o in result.outcomes if o.error]
+    # Parts of a region that could not be read (a custom domain): none here.
+    errors += [
+        f"{o.account_id}/{o.region}: {p.message}" for o in result.outcomes for p in o.problems
+    ]
     print(f"  engine: botocore met {engine.clients.throttles} throttled answers and retried them")
-    return {api.api_id for api in result.apis}, errors
+    urls: set[FoundUrl] = {
+        (
+            api.account_id,
+            api.region,
+            api.api_id,
+            domain.url,
+            domain.stage,
+            tuple(sorted(domain.required_headers.items())),
+            domain.reachable_from,
+        )
+        for api in result.apis
+        for domain in api.custom_domains
+    }
+    management = {a.account_id for a in result.accounts if a.management_account}
+    return Found({api.api_id for api in result.apis}, errors, urls, management)
 
 
 # ------------------------------------------------------------------------------ common tools
-def common_strategy(org: SimOrganization) -> tuple[set[str], list[str]]:
-    """One account at a time; in each, ten threads across the regions, boto3 defaults."""
+def common_strategy(org: SimOrganization) -> Found:
+    """One account at a time; in each, ten threads across the regions, boto3 defaults. It
+    reads base path and API mappings (a private domain's with its id) but no routing rules."""
     import boto3
     from botocore.exceptions import ClientError
 
@@ -129,7 +186,8 @@ def common_strategy(org: SimOrganization) -> tuple[set[str], list[str]]:
             if rest:
                 for p in v1.get_paginator("get_domain_names").paginate():
                     for d in p["items"]:
-                        v1.get_base_path_mappings(domainName=d["domainName"])
+                        named = {"domainNameId": d["domainNameId"]} if "domainNameId" in d else {}
+                        v1.get_base_path_mappings(domainName=d["domainName"], **named)
             if others:
                 for d in v2.get_domain_names()["Items"]:
                     v2.get_api_mappings(DomainName=d["DomainName"])
@@ -159,25 +217,64 @@ def common_strategy(org: SimOrganization) -> tuple[set[str], list[str]]:
         account_id = account["Id"]
         with ThreadPoolExecutor(10) as pool:
             list(pool.map(lambda r, s=session, a=account_id: region_work(s, a, r), org.regions))
-    return found, errors
+    return Found(found, errors)
 
 
 # ------------------------------------------------------------------------------ report
 def floor(run: Run, org: SimOrganization, latency: float, in_flight: int) -> dict[str, float]:
     pages = math.ceil(len(org.accounts) / 20)
     # ListAccounts pages -> AssumeRole -> GetRestApis -> GetStages -> GetBasePathMappings
-    # (GetDomainNames can run beside GetStages).
+    # (DescribeOrganization can run beside ListAccounts, GetDomainNames beside GetStages, and
+    # a domain's ListRoutingRules beside its GetBasePathMappings).
     chain = (pages + 1 + 3) * latency
     throughput = run.calls * latency / in_flight
     quota = max(0.0, run.busiest - QUOTA_BURST) / QUOTA_RATE
     return {"chain": chain, "throughput": throughput, "quota": quota}
 
 
-def report(run: Run, expected: set[str], terms: dict[str, float] | None) -> None:
-    missing = expected - run.found
+def report(
+    run: Run,
+    org: SimOrganization,
+    expected: set[str],
+    terms: dict[str, float] | None,
+    *,
+    check: bool,
+) -> list[str]:
+    """Print the run's figures; when `check`, return how it differs from the organization."""
+    found = run.found
+    missing = expected - found.apis
     print(f"\n{run.name}")
-    print(f"  APIs found           {len(run.found)} of {len(expected)} (missing {len(missing)})")
-    print(f"  errors               {len(run.errors)} {run.errors[:3]}")
+    print(f"  APIs found           {len(found.apis)} of {len(expected)} (missing {len(missing)})")
+    problems: list[str] = []
+    if missing or found.apis - expected:
+        problems.append(
+            f"APIs: {len(missing)} missing {sorted(missing)[:3]}, "
+            f"{len(found.apis - expected)} not in the organization"
+        )
+    if found.urls is not None:
+        urls = expected_urls(org)
+        missed, extra = urls - found.urls, found.urls - urls
+        rules = sum(1 for url in urls if url[5])
+        private = sum(1 for url in urls if url[6] == "vpc_only")
+        print(
+            f"  custom domain URLs   {len(found.urls & urls)} of {len(urls)} ({rules} asking "
+            f"for headers, {private} VPC only; missing {len(missed)}, unexpected {len(extra)})"
+        )
+        if missed or extra:
+            problems.append(
+                f"custom domain URLs: missing {sorted(missed, key=str)[:3]}, "
+                f"unexpected {sorted(extra, key=str)[:3]}"
+            )
+    if found.management is not None:
+        print(f"  management account   {sorted(found.management)}")
+        if found.management != {org.management_account_id}:
+            problems.append(
+                f"management account: {sorted(found.management)}, the organization's is "
+                f"{org.management_account_id}"
+            )
+    print(f"  errors               {len(found.errors)} {found.errors[:3]}")
+    if found.errors:
+        problems.append(f"{len(found.errors)} errors: {found.errors[:3]}")
     print(f"  calls made           {run.calls}")
     print(f"  wall time            {run.wall:.2f} s")
     print(f"  calls per second     {run.calls / run.wall:.0f}")
@@ -192,6 +289,18 @@ def report(run: Run, expected: set[str], terms: dict[str, float] | None) -> None
             f"busiest account-region quota {terms['quota']:.2f})"
         )
         print(f"  wall / floor         {run.wall / best:.2f}")
+    plan = discovery_calls(org) if check else Counter[str]()
+    print("  calls by operation" + ("   made   expected" if check else "   made"))
+    for operation in sorted(set(run.by_operation) | set(plan)):
+        made = run.by_operation[operation]
+        line = f"    {operation:<40} {made:>6}"
+        if check:
+            line += f" {plan[operation]:>10}"
+            if made != plan[operation]:
+                line += "  <- differs"
+                problems.append(f"{operation}: {made} calls, {plan[operation]} expected")
+        print(line)
+    return problems if check else []
 
 
 def main() -> None:
@@ -203,10 +312,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="engine runs (median reported)")
     parser.add_argument("--skip-common", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--delegated-admin",
+        action="store_true",
+        help="the central role in a delegated administrator's account, not the management's",
+    )
     args = parser.parse_args()
     latency = args.latency_ms / 1000
 
-    org = build_organization(args.accounts, args.regions, seed=args.seed)
+    org = build_organization(
+        args.accounts, args.regions, seed=args.seed, delegated_admin=args.delegated_admin
+    )
     expected = {
         api.api_id
         for (account_id, _), apis in org.apis.items()
@@ -218,8 +334,19 @@ def main() -> None:
         f"latency {args.latency_ms:.0f} ms; quota {QUOTA_RATE:.0f}/s burst {QUOTA_BURST:.0f} "
         f"per account-region; engine in flight {args.in_flight}; {os.cpu_count()} CPUs"
     )
+    domains = sum(len(d) for d in org.domains.values())
+    ruled = sum(1 for ds in org.domains.values() for d in ds if d.uses_rules)
+    private = sum(1 for ds in org.domains.values() for d in ds if d.private)
+    print(
+        f"custom domains: {domains}, {ruled} with routing rules, {private} private; central role "
+        f"in {'a delegated administrator' if args.delegated_admin else 'the management account'}"
+    )
     with SimulatedEndpoint(
-        latency=latency, accounts=args.accounts, regions=args.regions, seed=args.seed
+        latency=latency,
+        accounts=args.accounts,
+        regions=args.regions,
+        seed=args.seed,
+        delegated_admin=args.delegated_admin,
     ) as endpoint:
         os.environ.update(
             AWS_ENDPOINT_URL=endpoint.url,
@@ -240,11 +367,19 @@ def main() -> None:
                 f"engine wall times: {[round(r.wall, 2) for r in runs]}, median {engine.wall:.2f}"
             )
             print(f"  median CPU {statistics.median(r.cpu for r in runs):.2f} s")
-        report(engine, expected, floor(engine, org, latency, args.in_flight))
+        problems = report(
+            engine, org, expected, floor(engine, org, latency, args.in_flight), check=True
+        )
         if not args.skip_common:
             common = _measure("common strategy", endpoint, lambda: common_strategy(org))
-            report(common, expected, None)
+            report(common, org, expected, None, check=False)
             print(f"\nengine is {common.wall / engine.wall:.1f}x faster than the common strategy")
+    if problems:
+        print("\nNOT AS EXPECTED (engine):")
+        for problem in problems:
+            print(f"  {problem}")
+        raise SystemExit(1)
+    print("\ncheck: the engine found every API and custom domain URL, with the calls expected")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ both build it from the same arguments; it is deterministic for a given seed.
 
 from __future__ import annotations
 
+import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 # The regions every account has enabled by default (no opt-in needed).
@@ -30,6 +32,7 @@ DEFAULT_REGIONS: tuple[str, ...] = (
     "sa-east-1",
 )
 MANAGEMENT_ACCOUNT_ID = "100000000000"
+ORGANIZATION_ID = "o-benchsim001"
 CENTRAL_ROLE_NAME = "APIsecCentralRole"
 CHILD_ROLE_NAME = "APIsecChildRole"
 BIG_ACCOUNT_APIS = 100
@@ -64,15 +67,72 @@ class SimApi:
 @dataclass(frozen=True)
 class SimMapping:
     api_id: str
+    stage: str | None  # None: a REST mapping without a stage (callers name it in the path)
+    base_path: str  # "" for none, which AWS answers as "(none)"
+
+
+@dataclass(frozen=True)
+class SimRule:
+    """A routing rule of a REST custom domain: its one action invokes a REST API stage."""
+
+    rule_id: str
+    priority: int
+    api_id: str
     stage: str
-    base_path: str
+    strip_base_path: bool
+    base_path: str | None  # a matchBasePaths condition (its anyOf holds one)
+    headers: tuple[tuple[str, str], ...]  # matchHeaders conditions: (header, value glob)
+
+    @property
+    def url_path(self) -> str:
+        """The path the stage's root answers at: under the base path only when it is
+        stripped (otherwise the stage receives the full path)."""
+        return f"/{self.base_path}" if self.base_path and self.strip_base_path else ""
+
+
+# v1 routing modes (apigateway DomainName.routingMode) and their v2 names.
+BASE_PATH_MAPPING_ONLY = "BASE_PATH_MAPPING_ONLY"
+ROUTING_RULE_ONLY = "ROUTING_RULE_ONLY"
+ROUTING_RULE_THEN_BASE_PATH_MAPPING = "ROUTING_RULE_THEN_BASE_PATH_MAPPING"
+V2_ROUTING_MODES = {
+    BASE_PATH_MAPPING_ONLY: "API_MAPPING_ONLY",
+    ROUTING_RULE_ONLY: "ROUTING_RULE_ONLY",
+    ROUTING_RULE_THEN_BASE_PATH_MAPPING: "ROUTING_RULE_THEN_API_MAPPING",
+}
 
 
 @dataclass(frozen=True)
 class SimDomain:
     domain_name: str
-    v2: bool  # listed by apigatewayv2 (HTTP/WebSocket mappings) rather than apigateway
+    v2: bool  # its mappings are to HTTP/WebSocket APIs (listed by apigatewayv2), else REST
     mappings: tuple[SimMapping, ...]
+    routing_mode: str = BASE_PATH_MAPPING_ONLY  # as apigateway (v1) names it
+    rules: tuple[SimRule, ...] = ()
+    # A private custom domain (endpoint type PRIVATE) has an id besides its name, and AWS
+    # answers 404 for its mappings or rules unless asked with it.
+    domain_name_id: str | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.domain_name_id is not None
+
+    @property
+    def uses_rules(self) -> bool:
+        return self.routing_mode != BASE_PATH_MAPPING_ONLY
+
+    @property
+    def uses_mappings(self) -> bool:
+        return self.routing_mode != ROUTING_RULE_ONLY
+
+    @property
+    def listed_by_v1(self) -> bool:
+        return not self.v2
+
+    @property
+    def listed_by_v2(self) -> bool:
+        """apigatewayv2 lists the HTTP/WebSocket domains, and the public REST domains with
+        routing rules too (it knows their routing mode; v2 has no private domains)."""
+        return self.v2 or (self.uses_rules and not self.private)
 
 
 @dataclass(frozen=True)
@@ -91,10 +151,12 @@ class SimOrganization:
     # Accounts whose child role refuses the central role (the StackSet missed them).
     denied_accounts: frozenset[str] = frozenset()
     management_account_id: str = MANAGEMENT_ACCOUNT_ID
+    # The central role's account: the management account, or a delegated administrator.
+    central_account_id: str = MANAGEMENT_ACCOUNT_ID
 
     @property
     def central_role_arn(self) -> str:
-        return f"arn:aws:iam::{self.management_account_id}:role/{CENTRAL_ROLE_NAME}"
+        return f"arn:aws:iam::{self.central_account_id}:role/{CENTRAL_ROLE_NAME}"
 
     def api_count(self) -> int:
         return sum(len(apis) for apis in self.apis.values())
@@ -195,9 +257,12 @@ def build_organization(
     *,
     seed: int = 7,
     denied_accounts: int = 0,
+    delegated_admin: bool = False,
 ) -> SimOrganization:
     """`accounts` members plus the management account; most account-regions hold 0 to 2 APIs,
-    one account in a hundred holds 100 APIs with 3 stages each in its first region."""
+    one account in a hundred holds 100 APIs with 3 stages each in its first region. With
+    `delegated_admin` the central role lives in the first active member account (a delegated
+    administrator of the organization) rather than in the management account."""
     rng = random.Random(seed)
     region_names = DEFAULT_REGIONS[:regions]
     members = [
@@ -212,6 +277,8 @@ def build_organization(
     org = SimOrganization(regions=region_names, accounts=[management, *members])
     active = [m.account_id for m in members if m.status == "ACTIVE"]
     org.denied_accounts = frozenset(active[1 : 1 + denied_accounts * 7 : 7])
+    if delegated_admin and active:
+        org.central_account_id = active[0]
     for i, member in enumerate(members):
         big = i % 100 == 50
         for r, region in enumerate(region_names):
@@ -224,16 +291,165 @@ def build_organization(
             if not apis:
                 continue
             org.apis[(member.account_id, region)] = apis
+            domains: list[SimDomain] = []
             if rng.random() < 0.2:
                 api = apis[0]
-                org.domains[(member.account_id, region)] = [
+                domains.append(
                     SimDomain(
                         domain_name=f"{api.name}.{member.name}.example.com",
                         v2=api.protocol != "REST",
                         mappings=(SimMapping(api.api_id, api.stages[0].name, "v1"),),
                     )
-                ]
+                )
+            domains = _domain_extras(member, apis, domains)
+            if domains:
+                org.domains[(member.account_id, region)] = domains
     return org
+
+
+# ------------------------------------------------------------------ custom domains (extras)
+# Of the REST custom domains: how many route with rules (half of them by rules only), and how
+# many of the others have a mapping without a stage. Of the account-regions with a private
+# REST API: how many have a private custom domain mapping it.
+ROUTING_RULE_SHARE = 0.35
+STAGELESS_MAPPING_SHARE = 0.3
+PRIVATE_DOMAIN_SHARE = 0.5
+_RULE_HEADERS = (("x-version", "beta"), ("x-tenant", "acme-*"), ("accept", "application/v2*"))
+
+
+def _domain_extras(
+    member: SimAccount, apis: list[SimApi], domains: list[SimDomain]
+) -> list[SimDomain]:
+    """Routing rules, stage-less mappings and private domains, drawn from the account-region's
+    first API id alone (so the organization's other draws are as they were)."""
+    rng = random.Random(f"domains:{apis[0].api_id}")
+    rest = [api for api in apis if api.protocol == "REST"]
+    extended: list[SimDomain] = []
+    for domain in domains:
+        if domain.v2:
+            extended.append(domain)
+            continue
+        roll = rng.random()
+        if roll < ROUTING_RULE_SHARE:
+            mode = ROUTING_RULE_ONLY if rng.random() < 0.5 else ROUTING_RULE_THEN_BASE_PATH_MAPPING
+            rules = tuple(_rule(rng, rest, index) for index in range(rng.randint(1, 2)))
+            extended.append(replace(domain, routing_mode=mode, rules=rules))
+        elif roll < ROUTING_RULE_SHARE + (1 - ROUTING_RULE_SHARE) * STAGELESS_MAPPING_SHARE:
+            mappings = tuple(replace(m, stage=None) for m in domain.mappings)
+            extended.append(replace(domain, mappings=mappings))
+        else:
+            extended.append(domain)
+    private = [api for api in rest if api.endpoint_type == "PRIVATE"]
+    if private and rng.random() < PRIVATE_DOMAIN_SHARE:
+        api = rng.choice(private)
+        stage = None if rng.random() < STAGELESS_MAPPING_SHARE else api.stages[0].name
+        extended.append(
+            SimDomain(
+                domain_name=f"{api.name}.internal.{member.name}.example.com",
+                v2=False,
+                mappings=(SimMapping(api.api_id, stage, rng.choice(("", "v1"))),),
+                domain_name_id="".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=10)),
+            )
+        )
+    return extended
+
+
+def _rule(rng: random.Random, rest: list[SimApi], index: int) -> SimRule:
+    """A rule to a stage of one of the region's REST APIs: a base path (stripped or not),
+    headers, both, or (as a domain's last rule) no condition at all, a catch-all."""
+    api = rng.choice(rest)
+    kind = rng.choice(("base_path", "base_path_kept", "headers", "both", "catch_all"))
+    base_path = None
+    if kind in ("base_path", "base_path_kept", "both"):
+        base_path = rng.choice(_WORDS)
+    headers: tuple[tuple[str, str], ...] = ()
+    if kind in ("headers", "both"):
+        headers = tuple(rng.sample(_RULE_HEADERS, rng.randint(1, 2)))
+    return SimRule(
+        rule_id=_short_id(rng),
+        # Catch-alls go last, as AWS advises; priorities leave room between them.
+        priority=1_000_000 - index if kind == "catch_all" else (index + 1) * 100,
+        api_id=api.api_id,
+        stage=rng.choice(api.stages).name,
+        strip_base_path=kind != "base_path_kept",
+        base_path=base_path,
+        headers=headers,
+    )
+
+
+# ------------------------------------------------------------------ what discovery finds
+# A custom domain URL as discovery should report it for an API: (url, stage, the headers a
+# caller must send as sorted (header, value glob) pairs, reachable_from).
+DomainUrl = tuple[str, str | None, tuple[tuple[str, str], ...], str]
+
+
+def domain_urls(org: SimOrganization, account_id: str, region: str) -> dict[str, set[DomainUrl]]:
+    """By API id, the custom domain URLs of one account-region: a REST domain's routing rules
+    (when its routing mode uses them) and its base path mappings (unless it routes by rules
+    only; a mapping without a stage gives one URL per stage of the API), an HTTP or WebSocket
+    domain's API mappings."""
+    apis = {api.api_id: api for api in org.apis.get((account_id, region), [])}
+    found: dict[str, set[DomainUrl]] = {}
+    for domain in org.domains.get((account_id, region), []):
+        reachable = "vpc_only" if domain.private else "internet"
+        for rule in domain.rules if domain.uses_rules else ():
+            url = f"https://{domain.domain_name}{rule.url_path}"
+            headers = tuple(sorted(rule.headers))
+            found.setdefault(rule.api_id, set()).add((url, rule.stage, headers, reachable))
+        for mapping in domain.mappings if domain.uses_mappings else ():
+            api = apis[mapping.api_id]
+            scheme = "wss" if api.protocol == "WEBSOCKET" else "https"
+            prefix = f"{scheme}://{domain.domain_name}"
+            if mapping.base_path:
+                prefix += f"/{mapping.base_path}"
+            targets = (
+                [(prefix, mapping.stage)]
+                if mapping.stage
+                else [(f"{prefix}/{stage.name}", stage.name) for stage in api.stages]
+            )
+            for url, stage in targets:
+                found.setdefault(api.api_id, set()).add((url, stage, (), reachable))
+    return found
+
+
+def discovery_calls(org: SimOrganization) -> Counter[str]:
+    """The calls discovery makes over the whole organization with the central-role flow, by
+    operation as the simulated endpoint names them: assume the central role, list the
+    accounts (and read the organization once, for its management account), assume the child
+    role in every active account, then in every region of each reachable account list the
+    APIs, their stages, and (where there are APIs) the custom domains with their mappings
+    and routing rules. Each listing fits one page here."""
+    calls: Counter[str] = Counter()
+    calls["sts:AssumeRole"] = 1 + sum(1 for a in org.accounts if a.status == "ACTIVE")
+    calls["organizations:ListAccounts"] = math.ceil(len(org.accounts) / 20)
+    calls["organizations:DescribeOrganization"] = 1
+    for account in org.reachable_accounts():
+        for region in org.regions:
+            apis = org.apis.get((account.account_id, region), [])
+            rest = sum(1 for api in apis if api.protocol == "REST")
+            others = len(apis) - rest
+            calls["apigateway:GetRestApis"] += 1
+            calls["apigatewayv2:GetApis"] += 1
+            calls["apigateway:GetStages"] += rest
+            calls["apigatewayv2:GetStages"] += others
+            domains = org.domains.get((account.account_id, region), [])
+            if rest:
+                calls["apigateway:GetDomainNames"] += 1
+                for domain in domains:
+                    if not domain.listed_by_v1:
+                        continue
+                    if domain.uses_rules:
+                        calls["apigatewayv2:ListRoutingRules"] += max(
+                            1, math.ceil(len(domain.rules) / 100)
+                        )
+                    if domain.uses_mappings:
+                        calls["apigateway:GetBasePathMappings"] += 1
+            if others:
+                calls["apigatewayv2:GetDomainNames"] += 1
+                calls["apigatewayv2:GetApiMappings"] += sum(
+                    1 for d in domains if d.listed_by_v2 and d.uses_mappings
+                )
+    return +calls
 
 
 # ------------------------------------------------------------------ what onboarding reads

@@ -1,15 +1,20 @@
 """A simulated AWS endpoint that botocore talks to over HTTP, for the benchmarks in bench/.
 
-It answers what discovery and onboarding call, with AWS's wire formats: STS AssumeRole
-(query/XML), Organizations ListAccounts (JSON 1.1, pages of at most 20), the API Gateway v1 and
-v2 listings (REST-JSON, with realistic items; REST APIs may carry a resource policy, as AWS
-escapes it, REST stages canarySettings and a webAclArn, and stages may serve the same
-deployment), and what onboarding reads of one API: v1 GetRestApi, GetStages, GetDeployment(s)
+It answers what discovery and onboarding call, with AWS's wire formats: STS AssumeRole (query/XML),
+Organizations ListAccounts (JSON 1.1, pages of at most 20) and DescribeOrganization (the management
+account, also when the central role is a delegated administrator's), the API Gateway v1 and v2
+listings (REST-JSON, with realistic items; REST APIs may carry a resource policy, as AWS escapes
+it, REST stages canarySettings and a webAclArn, and stages may serve the same deployment), custom
+domains as AWS has them (v1 GetDomainNames with routingMode, private domains with their
+domainNameId, whose GetBasePathMappings answers 404 NotFoundException unless asked with it; base
+path mappings without a stage; v2 GetDomainNames with routingMode, listing the HTTP/WebSocket
+domains and the public REST domains with routing rules; apigatewayv2 ListRoutingRules, paged, at
+most 100 a page), and what onboarding reads of one API: v1 GetRestApi, GetStages, GetDeployment(s)
 (with apiSummary when asked for it by embed=apisummary, except for a share of the REST APIs,
-`no_summary_share`, chosen per API), GetResources (embed=methods, paged), GetMethod,
-GetAuthorizers and GetExport of a stage (an OpenAPI 3 document of the stage's deployment, with
-the API Gateway extensions and security schemes), v2 GetApi, GetStages, GetRoutes,
-GetAuthorizer(s) and ExportApi (of a stage).
+`no_summary_share`, chosen per API), GetResources (embed=methods, paged), GetMethod, GetAuthorizers
+and GetExport of a stage (an OpenAPI 3 document of the stage's deployment, with the API Gateway
+extensions and security schemes), v2 GetApi, GetStages, GetRoutes, GetAuthorizer(s) and ExportApi
+(of a stage).
 
 Every answer waits `latency` seconds. API Gateway calls past 10 requests per second (burst 40)
 per account and region get a 429 TooManyRequestsException, as AWS's control-plane quota does,
@@ -45,11 +50,15 @@ from bench.discovery.organization import (
     CENTRAL_ROLE_NAME,
     CHILD_ROLE_NAME,
     NO_SUMMARY_SHARE,
+    ORGANIZATION_ID,
+    V2_ROUTING_MODES,
     SimApi,
     SimAuthorizer,
+    SimDomain,
     SimMethod,
     SimOrganization,
     SimResource,
+    SimRule,
     SimStage,
     SimSurface,
     build_organization,
@@ -70,6 +79,8 @@ RESOURCES_QUOTA_RATE = 2.5
 RESOURCES_QUOTA_BURST = 5.0
 LIST_ACCOUNTS_PAGE = 20
 APIGATEWAY_MAX_PAGE = 500
+# ListRoutingRules: maxResults is an integer of at most 100 (botocore's service model).
+ROUTING_RULES_MAX_PAGE = 100
 # Path templates (ids as {}) to operation names, as boto3 names them.
 V1_OPERATIONS = {
     "restapis": "GetRestApis",
@@ -94,6 +105,7 @@ V2_OPERATIONS = {
     "apis/{}/exports/{}": "ExportApi",
     "domainnames": "GetDomainNames",
     "domainnames/{}/apimappings": "GetApiMappings",
+    "domainnames/{}/routingrules": "ListRoutingRules",
 }
 
 
@@ -406,10 +418,10 @@ class SimulatedAws:
         target_account, _, role_path = role_arn.split(":", 4)[4].partition(":role/")
         allowed = (
             caller == PLATFORM_ACCOUNT_ID
-            and target_account == self.org.management_account_id
+            and target_account == self.org.central_account_id
             and role_path == CENTRAL_ROLE_NAME
         ) or (
-            caller == self.org.management_account_id
+            caller == self.org.central_account_id
             and role_path == CHILD_ROLE_NAME
             and target_account in self.members
             and target_account != self.org.management_account_id
@@ -441,18 +453,49 @@ class SimulatedAws:
 
     # ------------------------------------------------------------------ Organizations
     def _organizations(self, caller: str, operation: str, request: dict[str, Any]) -> Reply:
+        management = self.org.management_account_id
+        if operation == "DescribeOrganization":
+            # Any account of the organization may read it.
+            if caller not in self.members:
+                return _rest_error(
+                    400,
+                    "AWSOrganizationsNotInUseException",
+                    "Your account is not a member of an organization.",
+                )
+            return _json(
+                {
+                    "Organization": {
+                        "Id": ORGANIZATION_ID,
+                        "Arn": f"arn:aws:organizations::{management}:organization/"
+                        f"{ORGANIZATION_ID}",
+                        "FeatureSet": "ALL",
+                        "MasterAccountArn": f"arn:aws:organizations::{management}:account/"
+                        f"{ORGANIZATION_ID}/{management}",
+                        "MasterAccountId": management,
+                        "MasterAccountEmail": "management@example.com",
+                        "AvailablePolicyTypes": [
+                            {"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}
+                        ],
+                    }
+                }
+            )
         if operation != "ListAccounts":
             return _rest_error(400, "InvalidInputException", f"{operation} is not simulated")
-        if caller != self.org.management_account_id:
-            return _rest_error(403, "AccessDeniedException", "not the management account")
+        # The management account, or a delegated administrator of the organization.
+        if caller not in {management, self.org.central_account_id}:
+            return _rest_error(
+                403,
+                "AccessDeniedException",
+                "You don't have permissions to access this resource.",
+            )
         size = min(int(request.get("MaxResults", LIST_ACCOUNTS_PAGE)), LIST_ACCOUNTS_PAGE)
         accounts, token = _page(self.org.accounts, request.get("NextToken"), size)
         payload: dict[str, Any] = {
             "Accounts": [
                 {
                     "Id": a.account_id,
-                    "Arn": f"arn:aws:organizations::{self.org.management_account_id}:account/"
-                    f"o-bench/{a.account_id}",
+                    "Arn": f"arn:aws:organizations::{management}:account/"
+                    f"{ORGANIZATION_ID}/{a.account_id}",
                     "Email": f"{a.name}@example.com",
                     "Name": a.name,
                     "Status": a.status,
@@ -495,79 +538,161 @@ class SimulatedAws:
                 return self._v2_page([self._v2_stage(s) for s in stages], token)
             return _json({"item": [self._v1_stage(s, account, region) for s in api.stages]})
         if path == ["domainnames"]:
-            domains = [d for d in self.org.domains.get((account, region), []) if d.v2 == v2]
+            domains = [
+                d
+                for d in self.org.domains.get((account, region), [])
+                if (d.listed_by_v2 if v2 else d.listed_by_v1)
+            ]
             items, token = _page(domains, token, size)
             if v2:
-                return self._v2_page(
-                    [
-                        {
-                            "domainName": d.domain_name,
-                            "domainNameConfigurations": [
-                                {
-                                    "endpointType": "REGIONAL",
-                                    "apiGatewayDomainName": f"d-bench.execute-api.{region}"
-                                    ".amazonaws.com",
-                                    "domainNameStatus": "AVAILABLE",
-                                    "securityPolicy": "TLS_1_2",
-                                }
-                            ],
-                        }
-                        for d in items
-                    ],
-                    token,
-                )
-            return self._v1_page(
-                [
-                    {
-                        "domainName": d.domain_name,
-                        "regionalDomainName": f"d-bench.execute-api.{region}.amazonaws.com",
-                        "endpointConfiguration": {"types": ["REGIONAL"]},
-                        "domainNameStatus": "AVAILABLE",
-                        "securityPolicy": "TLS_1_2",
-                    }
-                    for d in items
-                ],
-                token,
-            )
+                return self._v2_page([self._v2_domain(d, region) for d in items], token)
+            return self._v1_page([self._v1_domain(d, account, region) for d in items], token)
         if len(path) == 3 and path[0] == "domainnames":
-            domain = next(
-                (
-                    d
-                    for d in self.org.domains.get((account, region), [])
-                    if d.domain_name == path[1]
-                ),
-                None,
-            )
-            if domain is None:
-                return _rest_error(404, "NotFoundException", "Invalid domain name identifier")
-            if v2 and path[2] == "apimappings":
-                return self._v2_page(
-                    [
-                        {
-                            "apiId": m.api_id,
-                            "apiMappingId": "map" + m.api_id[:4],
-                            "apiMappingKey": m.base_path,
-                            "stage": m.stage,
-                        }
-                        for m in domain.mappings
-                    ],
-                    None,
-                )
-            if not v2 and path[2] == "basepathmappings":
-                return self._v1_page(
-                    [
-                        {
-                            "basePath": m.base_path or "(none)",
-                            "restApiId": m.api_id,
-                            "stage": m.stage,
-                        }
-                        for m in domain.mappings
-                    ],
-                    None,
-                )
+            return self._domain_part(account, region, path[1], path[2], query, v2, token)
         if len(path) >= 2 and path[0] in {"restapis", "apis"}:
             return self._one_api(account, region, path, query, v2, size, token)
         return _rest_error(404, "NotFoundException", f"{'/'.join(path)} is not simulated")
+
+    # ------------------------------------------------------------------ custom domains
+    def _domain_part(
+        self,
+        account: str,
+        region: str,
+        name: str,
+        part: str,
+        query: dict[str, str],
+        v2: bool,
+        token: str | None,
+    ) -> Reply:
+        """GetBasePathMappings (v1), GetApiMappings and ListRoutingRules (v2) of one domain.
+        A private domain is known by its name and id together: without the id, 404."""
+        domain_id = query.get("domainNameId")
+        domain = next(
+            (
+                d
+                for d in self.org.domains.get((account, region), [])
+                if d.domain_name == name and d.domain_name_id == domain_id
+            ),
+            None,
+        )
+        if domain is None or (v2 and part == "apimappings" and not domain.listed_by_v2):
+            return _rest_error(404, "NotFoundException", "Invalid domain name identifier specified")
+        if v2 and part == "apimappings":
+            return self._v2_page(
+                [
+                    {
+                        "apiId": m.api_id,
+                        "apiMappingId": "map" + m.api_id[:4],
+                        "apiMappingKey": m.base_path,
+                        **({"stage": m.stage} if m.stage else {}),
+                    }
+                    for m in domain.mappings
+                ],
+                None,
+            )
+        if not v2 and part == "basepathmappings":
+            return self._v1_page(
+                [
+                    {
+                        "basePath": m.base_path or "(none)",
+                        "restApiId": m.api_id,
+                        **({"stage": m.stage} if m.stage else {}),
+                    }
+                    for m in domain.mappings
+                ],
+                None,
+            )
+        if v2 and part == "routingrules":
+            size = min(int(query.get("maxResults", 25)), ROUTING_RULES_MAX_PAGE)
+            rules, token = _page(list(domain.rules), token, size)
+            payload: dict[str, Any] = {
+                "routingRules": [self._rule(domain, rule, account, region) for rule in rules]
+            }
+            if token:
+                payload["nextToken"] = token
+            return _json(payload)
+        return _rest_error(404, "NotFoundException", f"domainnames/{name}/{part} is not simulated")
+
+    @staticmethod
+    def _domain_arn(domain: SimDomain, account: str, region: str) -> str:
+        suffix = f"+{domain.domain_name_id}" if domain.domain_name_id else ""
+        return f"arn:aws:apigateway:{region}:{account}:/domainnames/{domain.domain_name}{suffix}"
+
+    @classmethod
+    def _v1_domain(cls, domain: SimDomain, account: str, region: str) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "domainName": domain.domain_name,
+            "domainNameArn": cls._domain_arn(domain, account, region),
+            "certificateArn": f"arn:aws:acm:{region}:{account}:certificate/bench",
+            "domainNameStatus": "AVAILABLE",
+            "securityPolicy": "TLS_1_2",
+            "routingMode": domain.routing_mode,
+        }
+        if domain.private:
+            item["domainNameId"] = domain.domain_name_id
+            item["endpointConfiguration"] = {"types": ["PRIVATE"], "ipAddressType": "dualstack"}
+            item["endpointAccessMode"] = "STRICT"
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "execute-api:Invoke",
+                        "Resource": "execute-api:/*",
+                    }
+                ],
+            }
+            item["policy"] = json.dumps(policy, separators=(",", ":")).replace('"', '\\"')
+        else:
+            item["regionalDomainName"] = f"d-bench.execute-api.{region}.amazonaws.com"
+            item["regionalHostedZoneId"] = "Z1UJRXOUMOOFQ8"
+            item["endpointConfiguration"] = {"types": ["REGIONAL"], "ipAddressType": "ipv4"}
+        return item
+
+    @staticmethod
+    def _v2_domain(domain: SimDomain, region: str) -> dict[str, Any]:
+        return {
+            "domainName": domain.domain_name,
+            "apiMappingSelectionExpression": "$request.basepath",
+            "domainNameConfigurations": [
+                {
+                    "endpointType": "REGIONAL",
+                    "apiGatewayDomainName": f"d-bench.execute-api.{region}.amazonaws.com",
+                    "domainNameStatus": "AVAILABLE",
+                    "securityPolicy": "TLS_1_2",
+                }
+            ],
+            "routingMode": V2_ROUTING_MODES[domain.routing_mode],
+        }
+
+    @classmethod
+    def _rule(cls, domain: SimDomain, rule: SimRule, account: str, region: str) -> dict[str, Any]:
+        """A routing rule as ListRoutingRules answers it: up to two header conditions and one
+        base path condition, one action."""
+        conditions: list[dict[str, Any]] = []
+        if rule.base_path:
+            conditions.append({"matchBasePaths": {"anyOf": [rule.base_path]}})
+        conditions.extend(
+            {"matchHeaders": {"anyOf": [{"header": header, "valueGlob": glob}]}}
+            for header, glob in rule.headers
+        )
+        return {
+            "actions": [
+                {
+                    "invokeApi": {
+                        "apiId": rule.api_id,
+                        "stage": rule.stage,
+                        "stripBasePath": rule.strip_base_path,
+                    }
+                }
+            ],
+            "conditions": conditions,
+            "priority": rule.priority,
+            "routingRuleArn": f"{cls._domain_arn(domain, account, region)}/routingrules/"
+            f"{rule.rule_id}",
+            "routingRuleId": rule.rule_id,
+        }
 
     # ------------------------------------------------------------------ one API (onboarding)
     def _one_api(
@@ -1059,6 +1184,7 @@ class SimulatedEndpoint:
         regions: int = 17,
         seed: int = 7,
         denied_accounts: int = 0,
+        delegated_admin: bool = False,
         quota_rate: float = QUOTA_RATE,
         resources_quota_rate: float = RESOURCES_QUOTA_RATE,
         no_summary_share: float = NO_SUMMARY_SHARE,
@@ -1077,6 +1203,7 @@ class SimulatedEndpoint:
             f"--quota-rate={quota_rate}",
             f"--resources-quota-rate={resources_quota_rate}",
             f"--no-summary-share={no_summary_share}",
+            *(["--delegated-admin"] if delegated_admin else []),
         ]
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
@@ -1126,6 +1253,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--denied-accounts", type=int, default=0)
     parser.add_argument(
+        "--delegated-admin",
+        action="store_true",
+        help="the central role in a delegated administrator's account, not the management's",
+    )
+    parser.add_argument(
         "--quota-rate", type=float, default=QUOTA_RATE, help="requests/s per account-region"
     )
     parser.add_argument(
@@ -1147,6 +1279,7 @@ def main() -> None:
             "regions": args.regions,
             "seed": args.seed,
             "denied_accounts": args.denied_accounts,
+            "delegated_admin": args.delegated_admin,
         },
         args.latency,
         args.quota_rate,
