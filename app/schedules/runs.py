@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from app.applications import service as applications
 from app.applications.schemas import InstanceSelection
+from app.connections.service import partition_of
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import ConflictError, DomainError
@@ -62,7 +63,6 @@ from app.schedules.service import (
     cadence_of,
     fail_stale_runs_in,
     failed_values,
-    partition_of,
     run_settings,
 )
 from app.schedules.timing import latest_occurrence, next_occurrence

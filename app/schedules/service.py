@@ -14,11 +14,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.connections.service import partition_of
 from app.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from app.core.pagination import paginate
 from app.core.repository import TenantRepository
 from app.discovery.service import check_region
-from app.integrations.aws.sessions import partition_of_arn
 from app.models import AutoOnboardRun, AutoOnboardSchedule, Connection
 from app.models.auto_onboard import ACTIVE_RUN_STATES
 from app.models.base import utcnow
@@ -64,11 +64,6 @@ def cadence_of(schedule: AutoOnboardSchedule) -> Cadence:
         day_of_week=schedule.day_of_week,
         day_of_month=schedule.day_of_month,
     )
-
-
-def partition_of(connection: Connection) -> str:
-    arn = connection.role_arn or connection.central_role_arn
-    return partition_of_arn(arn) if arn else "aws"
 
 
 def _validated_regions(connection: Connection, regions: list[str] | None) -> list[str]:

@@ -128,6 +128,18 @@ def test_the_partition_is_stored_shown_and_used_by_a_saved_connection(
 
     regions = client.get(f"{CONNECTIONS}/{connection_id}/regions", headers=tenant.headers).json()
     assert {item["region"] for item in regions["items"]} == {"cn-north-1", "cn-northwest-1"}
+    # A schedule looks in the partition's regions, and only there.
+    schedule = {"frequency": "daily", "hour": 9, "minute": 0, "timezone": "Asia/Shanghai"}
+    auto_onboard = f"{CONNECTIONS}/{connection_id}/auto-onboard"
+    saved = client.put(
+        auto_onboard, json={**schedule, "regions": ["cn-north-1"]}, headers=tenant.headers
+    )
+    assert saved.status_code == 200, saved.text
+    refused = client.put(
+        auto_onboard, json={**schedule, "regions": ["us-east-1"]}, headers=tenant.headers
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"].endswith("regions[0]")
 
     changed = client.patch(
         f"{CONNECTIONS}/{connection_id}", json={"partition": "aws-us-gov"}, headers=tenant.headers
