@@ -22,10 +22,16 @@ import pytest
 from botocore.stub import Stubber
 from fastapi.testclient import TestClient
 
+from app.core.db import Database
 from app.integrations.aws.demo_organization import SeededOrganization, seed_demo_organization
+from app.integrations.aws.discovery import DiscoveryEngine
 from app.integrations.aws.sessions import AwsSession, SharedClients
+from app.schedules.runs import RunServices
 from tests.conftest import TenantWithKey
 from tests.connections.aws_fixtures import IamUser, StubPlan, allow, enforcing_iam, make_user
+from tests.discovery.test_discovery_engine import _children_answered_by_moto_except
+from tests.schedules.conftest import DAILY_US, run_services, saved_schedule  # noqa: F401
+from tests.schedules.test_runs import run_once
 
 CONNECTIONS = "/api/v1/connections"
 
@@ -251,31 +257,25 @@ def test_accounts_name_the_real_management_account_of_a_delegated_administrator(
     ]
 
 
-def test_a_delegated_administrators_test_explains_the_management_account_not_its_own(
-    client: TestClient,
-    tenant: TenantWithKey,
-    org: SeededOrganization,
-    delegated_central_role: str,
-    settings: Any,
-    app: Any,
-    stub_service: dict[str, StubPlan],
-) -> None:
-    # The central role's STS client: AccessDenied for the management account's child role
-    # (StackSets never deploy there), credentials for every other account, in order.
-    app.state.settings = settings.model_copy(update={"aws_max_concurrency": 1})
+def children_of_delegated_admin(
+    org: SeededOrganization, accounts: list[dict[str, Any]], *, with_identity: bool
+) -> StubPlan:
+    """The delegated administrator's central role's STS answers, one account at a time in
+    ListAccounts order: AccessDenied for the management account's child role (StackSets never
+    deploy there), credentials for every other account (after its own identity, for a test)."""
     admin = org.member_account_ids[0]
-    accounts = boto3.client("organizations").list_accounts()["Accounts"]
 
     def plan(stubber: Stubber) -> None:
-        stubber.add_response(
-            "get_caller_identity",
-            {
-                "Account": admin,
-                "Arn": f"arn:aws:sts::{admin}:assumed-role/APIsecCentralRole/APIsec-Onboarder",
-                "UserId": "AROAEXAMPLE:APIsec-Onboarder",
-            },
-            {},
-        )
+        if with_identity:
+            stubber.add_response(
+                "get_caller_identity",
+                {
+                    "Account": admin,
+                    "Arn": f"arn:aws:sts::{admin}:assumed-role/APIsecCentralRole/APIsec-Onboarder",
+                    "UserId": "AROAEXAMPLE:APIsec-Onboarder",
+                },
+                {},
+            )
         for account in accounts:
             role_arn = f"arn:aws:iam::{account['Id']}:role/APIsecChildRole"
             if account["Id"] == org.management_account_id:
@@ -300,6 +300,25 @@ def test_a_delegated_administrators_test_explains_the_management_account_not_its
                     },
                 )
 
+    return plan
+
+
+def test_a_delegated_administrators_test_explains_the_management_account_not_its_own(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    delegated_central_role: str,
+    settings: Any,
+    app: Any,
+    stub_service: dict[str, StubPlan],
+) -> None:
+    # The central role's STS client: AccessDenied for the management account's child role
+    # (StackSets never deploy there), credentials for every other account, in order.
+    app.state.settings = settings.model_copy(update={"aws_max_concurrency": 1})
+    admin = org.member_account_ids[0]
+    accounts = boto3.client("organizations").list_accounts()["Accounts"]
+
+    plan = children_of_delegated_admin(org, accounts, with_identity=True)
     stub_service[f"sts@{delegated_central_role}"] = plan
     body = client.post(
         f"{CONNECTIONS}/test",
@@ -349,3 +368,43 @@ def test_a_denied_describe_organization_falls_back_to_the_central_roles_account(
     assert f"central role's account {org.management_account_id} is taken" in detail
     flagged = [a["account_id"] for a in body["accounts"] if a["management_account"]]
     assert flagged == [org.management_account_id]
+
+
+def test_a_delegated_administrators_run_passes_over_the_management_account_by_design(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    delegated_central_role: str,
+    database: Database,
+    run_services: RunServices,  # noqa: F811 - the fixture
+    stub_service: dict[str, StubPlan],
+) -> None:
+    # The central role's STS answers one account at a time in ListAccounts order (a Stubber
+    # with moto's own credentials for each child role), AccessDenied in the management
+    # account, which has no child role: the run makes one AWS request at a time.
+    stub_service[f"sts@{delegated_central_role}"] = _children_answered_by_moto_except(
+        org, tenant.tenant.external_id, denied=org.management_account_id
+    )
+    created = client.post(
+        CONNECTIONS,
+        json={
+            "name": "org",
+            "credential_type": "central_role",
+            "central_role_arn": delegated_central_role,
+        },
+        headers=tenant.headers,
+    ).json()
+    saved_schedule(client, tenant, created["id"], **{**DAILY_US, "regions": ["us-east-1"]})
+    services = RunServices(
+        engine=DiscoveryEngine(max_in_flight=1),
+        box=run_services.box,
+        settings=run_services.settings,
+    )
+
+    run = run_once(client, tenant, created["id"], database, services)
+
+    assert (run["status"], run["errors"]) == ("succeeded", [])
+    statuses = {r["account_id"]: r["status"] for r in run["results"]}
+    assert statuses[org.management_account_id] == "unreachable"
+    # The delegated administrator's own account is a member like the others: reached.
+    assert statuses[org.member_account_ids[0]] == "ok"
