@@ -23,6 +23,7 @@ from app.core.security import build_secret_box
 from app.discovery.router import router as discovery_router
 from app.discovery.service import DiscoveryCache
 from app.integrations.aws.discovery import DiscoveryEngine
+from app.lifecycle.router import router as lifecycle_router
 from app.operations.router import router as operations_router
 from app.schedules.router import router as schedules_router
 from app.setup.router import router as setup_router
@@ -92,6 +93,7 @@ def create_app(
         connections_router,
         discovery_router,
         applications_router,
+        lifecycle_router,
         schedules_router,
     ):
         api.include_router(document_problems(router))

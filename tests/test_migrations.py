@@ -12,6 +12,8 @@ from sqlalchemy import column, create_engine, insert, inspect, select, table
 
 from app.core.migrations import current_revision, downgrade, head_revision, upgrade
 from app.models import (
+    Application,
+    ApplicationChange,
     ApplicationDefinition,
     ApplicationInstance,
     Base,
@@ -230,6 +232,12 @@ def test_an_applications_one_definition_becomes_its_first_stages_version_1(
             reachable = set(
                 connection.execute(select(ApplicationInstance.reachable_from)).scalars()
             )
+            lifecycle = connection.execute(
+                select(Application.status, Application.last_synced_at)
+            ).all()
+            history = connection.execute(
+                select(ApplicationChange.kind, ApplicationChange.occurred_at)
+            ).all()
         assert "application_definitions" not in _tables(fresh_database_url)
     finally:
         engine.dispose()
@@ -249,3 +257,6 @@ def test_an_applications_one_definition_becomes_its_first_stages_version_1(
     assert row["valid"] is False
     assert row["validation_errors"]
     assert reachable == {"vpc_only"}
+    # The lifecycle (0.7): active, never synced, onboarded when it was created.
+    assert [tuple(row) for row in lifecycle] == [("active", None)]
+    assert [(kind, at.replace(tzinfo=UTC)) for kind, at in history] == [("onboarded", now)]

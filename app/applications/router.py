@@ -12,6 +12,7 @@ from app.applications.schemas import (
     ApplicationCreate,
     ApplicationRead,
     ApplicationSourceRead,
+    ApplicationStatus,
     CanaryRead,
     DefinitionRead,
     ExposureCounts,
@@ -87,6 +88,8 @@ def _read(
                 reachable_from=i.reachable_from,
                 mutual_tls=i.mutual_tls,
                 required_headers=i.required_headers or {},
+                status=i.status,
+                retired_at=i.retired_at,
             )
             for i in instances
         ],
@@ -94,6 +97,10 @@ def _read(
         definition=None if primary is None else _definition(primary),
         definitions=[_definition(definition) for definition in definitions],
         protections=[ProtectionsRead(**entry) for entry in application.protections or []],
+        status=application.status,
+        retired_at=application.retired_at,
+        orphaned_at=application.orphaned_at,
+        last_synced_at=application.last_synced_at,
         created_at=application.created_at,
         updated_at=application.updated_at,
     )
@@ -128,6 +135,7 @@ def list_applications(
     api_id: str | None = None,
     protocol: Literal["REST", "HTTP", "WEBSOCKET"] | None = None,
     onboarded_via: Literal["manual", "auto_onboard"] | None = None,
+    status: ApplicationStatus | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[ApplicationRead]:
@@ -138,6 +146,7 @@ def list_applications(
         "api_id": api_id,
         "protocol": protocol,
         "onboarded_via": onboarded_via,
+        "status": status,
     }
     listing = service.list_page(
         session=session, tenant=tenant, filters=filters, limit=limit, cursor=cursor

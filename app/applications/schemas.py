@@ -73,6 +73,9 @@ class InstanceRead(BaseModel):
     # A custom domain's routing rule sends this URL to the stage only with these headers
     # (name -> value glob): a scanner must send them.
     required_headers: dict[str, str] = {}
+    # retired: its stage or custom-domain mapping is gone from AWS (kept for the history).
+    status: Literal["active", "retired"] = "active"
+    retired_at: datetime | None = None
 
 
 class ExposureCounts(BaseModel):
@@ -128,6 +131,9 @@ class ProtectionsRead(BaseModel):
     reachable_from: ReachableFrom
 
 
+ApplicationStatus = Literal["active", "retired", "orphaned"]
+
+
 class ApplicationRead(BaseModel):
     id: uuid.UUID
     name: str
@@ -137,8 +143,38 @@ class ApplicationRead(BaseModel):
     definition: DefinitionRead | None  # the first instance's stage
     definitions: list[DefinitionRead]  # one per stage with an instance
     protections: list[ProtectionsRead]
+    # active | retired (the API is gone from AWS) | orphaned (no connection reaches its
+    # account any more); active again when the API is listed again.
+    status: ApplicationStatus = "active"
+    retired_at: datetime | None = None
+    orphaned_at: datetime | None = None
+    last_synced_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+
+
+ChangeKind = Literal[
+    "onboarded",
+    "definition_changed",
+    "exposure_increased",
+    "exposure_decreased",
+    "instance_added",
+    "instance_retired",
+    "retired",
+    "orphaned",
+    "restored",
+]
+
+
+class ChangeRead(BaseModel):
+    """One thing that happened to an application."""
+
+    id: uuid.UUID
+    kind: ChangeKind
+    occurred_at: datetime
+    stage: str | None
+    summary: str
+    details: dict[str, Any]
 
 
 class OperationRead(BaseModel):

@@ -50,6 +50,7 @@ from app.integrations.aws.definitions import (
 from app.integrations.aws.discovery import AccountNotReached, DiscoveryEngine, RegionAccess
 from app.integrations.aws.errors import AwsError
 from app.integrations.aws.protections import instance_mutual_tls, stage_protections
+from app.lifecycle import changes
 from app.models import Application, ApplicationDefinition, ApplicationInstance, Tenant
 from app.models.base import utcnow
 
@@ -116,7 +117,7 @@ def _api_not_found(account_id: str, region: str, api_id: str) -> NotFoundError:
     )
 
 
-def _definition_failed(exc: DefinitionError, api: DiscoveredApi, max_bytes: int) -> UpstreamError:
+def definition_failed(exc: DefinitionError, api: DiscoveredApi, max_bytes: int) -> UpstreamError:
     if exc.code == "definition_too_large":
         hint = (
             f"The export is over {max_bytes} bytes; the operator can raise "
@@ -142,7 +143,8 @@ def stage_urls(api: DiscoveredApi, stage_name: str) -> list[str]:
     return []
 
 
-def _offered(api: DiscoveredApi) -> dict[str, str | None]:
+def offered_urls(api: DiscoveredApi) -> dict[str, str | None]:
+    """Every URL the API answers at, with its stage (custom domains once they are loaded)."""
     offered: dict[str, str | None] = {}
     for stage in api.stages:
         for url in stage.instance_urls:
@@ -168,14 +170,14 @@ def select_instances(
         )
     stage_names = [stage.name for stage in api.stages]
     wanted = [_normalized(url) for url in selection.instance_urls]
-    offered = _offered(api)
+    offered = offered_urls(api)
     # Custom domains take a listing of the whole region: only when a URL asks for them, or a
     # stage has no execute-api URL of its own.
     if any(url not in offered for url in wanted) or any(
         not stage_urls(api, name) for name in selection.stages if name in stage_names
     ):
         load_domains()
-        offered = _offered(api)
+        offered = offered_urls(api)
     chosen: dict[str, str | None] = {}
     for index, name in enumerate(selection.stages):
         if name not in stage_names:
@@ -286,7 +288,7 @@ def _with_stages(
     try:
         read = tuple(reader.read(stage) for stage in stages)
     except DefinitionError as exc:
-        raise _definition_failed(exc, api, max_bytes) from None
+        raise definition_failed(exc, api, max_bytes) from None
     return Inspection(api=api, instances=instances, stages=read)
 
 
@@ -299,7 +301,14 @@ def _surface_values(surface: Surface) -> dict[str, Any]:
     }
 
 
-def _definition_row(read: StageDefinition, version: int) -> ApplicationDefinition:
+def stage_updated_at(api: DiscoveredApi, stage: str | None) -> Any:
+    """The stage's lastUpdatedDate as AWS listed it (what a sync compares)."""
+    return next((s.updated_at for s in api.stages if s.name == stage), None)
+
+
+def definition_row(
+    read: StageDefinition, version: int, api: DiscoveredApi
+) -> ApplicationDefinition:
     definition = read.definition
     document = json.dumps(definition.document, sort_keys=True, separators=(",", ":"))
     encoded = document.encode()
@@ -332,6 +341,7 @@ def _definition_row(read: StageDefinition, version: int) -> ApplicationDefinitio
         if canary is None or canary.surface is None
         else [op.as_dict() for op in canary.surface.operations],
         fetched_at=utcnow(),
+        stage_updated_at=stage_updated_at(api, read.stage),
     )
 
 
@@ -378,12 +388,23 @@ def store(
         endpoint_type=api.endpoint_type,
         onboarded_via=onboarded_via,
         instances=[_instance(api, url, stage) for url, stage in inspection.instances],
-        definitions=[_definition_row(read, 1) for read in inspection.stages],
+        definitions=[definition_row(read, 1, api) for read in inspection.stages],
         protections=protections_of(api, (stage for _, stage in inspection.instances)),
     )
     try:
         with session.begin_nested():
             session.add(application)
+            session.flush()
+            changes.record(
+                session,
+                application,
+                changes.ONBOARDED,
+                "Onboarded"
+                + (" by auto-onboard" if onboarded_via == "auto_onboard" else "")
+                + f" with {len(inspection.instances)} instance URL"
+                + ("s." if len(inspection.instances) != 1 else "."),
+                details={"instances": [url for url, _ in inspection.instances]},
+            )
             session.flush()
     except IntegrityError:
         existing = ApplicationRepository(session, tenant_id).by_api(*api.key)
@@ -498,7 +519,7 @@ def add_inspected(*, session: Session, application: Application, inspection: Ins
             latest = max(
                 (d.version for d in application.definitions if d.stage == read.stage), default=0
             )
-            row = _definition_row(read, latest + 1)
+            row = definition_row(read, latest + 1, api)
             row.application_id = application.id
             try:
                 with session.begin_nested():
@@ -534,6 +555,14 @@ def insert_instances(
                 instance = _instance(api, url, stage)
                 instance.application_id = application.id
                 session.add(instance)
+                changes.record(
+                    session,
+                    application,
+                    changes.INSTANCE_ADDED,
+                    f"Instance {url} added" + (f" (stage {stage})." if stage else "."),
+                    stage=stage,
+                    details={"url": url},
+                )
                 session.flush()
         except IntegrityError:
             continue  # added by a request running at the same time
@@ -569,6 +598,8 @@ _INSTANCE_COLUMNS = (
     ApplicationInstance.reachable_from,
     ApplicationInstance.mutual_tls,
     ApplicationInstance.required_headers,
+    ApplicationInstance.status,
+    ApplicationInstance.retired_at,
 )
 _DEFINITION_SUMMARY_COLUMNS = tuple(
     column

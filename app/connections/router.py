@@ -19,7 +19,9 @@ from app.core.db import DatabaseRoute, SessionDep
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.integrations.aws.credentials import ProbeResult
+from app.lifecycle import service as lifecycle
 from app.models import Connection
+from app.models.base import utcnow
 from app.schedules import service as schedules_service
 from app.schedules.schemas import ScheduleSummary
 from app.tenants.dependencies import CurrentTenant
@@ -130,6 +132,11 @@ def update_connection(
 
 @router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_connection(connection: ValidConnection, session: SessionDep) -> None:
+    # In the same transaction: its applications move to another connection that reaches
+    # their account, or are orphaned (with that change in their history).
+    lifecycle.orphan_for_deleted_connection(
+        session, tenant_id=connection.tenant_id, connection_id=connection.id, now=utcnow()
+    )
     service.delete(session=session, connection=connection)
 
 

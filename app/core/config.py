@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     discovery_cache_seconds: int = Field(default=60, ge=0)
     # The largest OpenAPI export of an API that onboarding accepts.
     max_definition_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Definition versions kept per stage (the current one always among them); older ones go.
+    definition_versions_kept: int = Field(default=20, ge=1, le=1000)
     # Worker threads for the HTTP API's sync endpoints and dependencies, and the database
     # connections each process may open: a connection for every worker thread, plus the
     # embedded scheduler's and a few to spare, unless db_pool_size says otherwise.

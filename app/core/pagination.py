@@ -92,29 +92,20 @@ def paginate(
     limit: int,
     cursor: str | None,
     newest_first: bool = False,
+    time_column: str = "created_at",
 ) -> tuple[list[Any], str | None]:
+    """A keyset page ordered by (`time_column`, id)."""
+    at = getattr(model, time_column)
     if cursor:
-        created_at, id_ = decode_cursor(cursor)
+        stamp, id_ = decode_cursor(cursor)
         if newest_first:
-            statement = statement.where(
-                or_(
-                    model.created_at < created_at,
-                    and_(model.created_at == created_at, model.id < id_),
-                )
-            )
+            statement = statement.where(or_(at < stamp, and_(at == stamp, model.id < id_)))
         else:
-            statement = statement.where(
-                or_(
-                    model.created_at > created_at,
-                    and_(model.created_at == created_at, model.id > id_),
-                )
-            )
-    order = (
-        (model.created_at.desc(), model.id.desc()) if newest_first else (model.created_at, model.id)
-    )
+            statement = statement.where(or_(at > stamp, and_(at == stamp, model.id > id_)))
+    order = (at.desc(), model.id.desc()) if newest_first else (at, model.id)
     rows = list(session.scalars(statement.order_by(*order).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+        next_cursor = encode_cursor(getattr(rows[-1], time_column), rows[-1].id)
     return rows, next_cursor

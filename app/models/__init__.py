@@ -1,7 +1,12 @@
 """All tables, imported here so that Alembic and the mappers see every one of them."""
 
 from app.models.api_key import ApiKey
-from app.models.application import Application, ApplicationDefinition, ApplicationInstance
+from app.models.application import (
+    Application,
+    ApplicationChange,
+    ApplicationDefinition,
+    ApplicationInstance,
+)
 from app.models.auto_onboard import AutoOnboardRun, AutoOnboardSchedule
 from app.models.base import Base
 from app.models.connection import Connection
@@ -10,6 +15,7 @@ from app.models.tenant import Tenant
 __all__ = [
     "ApiKey",
     "Application",
+    "ApplicationChange",
     "ApplicationDefinition",
     "ApplicationInstance",
     "AutoOnboardRun",

@@ -45,6 +45,12 @@ class Application(IdMixin, TimestampMixin, TenantMixin, Base):
     onboarded_via: Mapped[str] = mapped_column(String(16))
     # Per stage with an instance: resource policy, WAF, mutual TLS, where it is reachable from.
     protections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # active | retired (the API is gone from AWS) | orphaned (no connection reaches its
+    # account any more); a sync that finds it again makes it active (restored).
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    retired_at: Mapped[datetime | None]
+    orphaned_at: Mapped[datetime | None]
+    last_synced_at: Mapped[datetime | None]
 
     instances: Mapped[list[ApplicationInstance]] = relationship(
         cascade="all, delete-orphan",
@@ -84,6 +90,9 @@ class ApplicationInstance(IdMixin, Base):
     mutual_tls: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Headers a custom domain's routing rule must see to send this URL to the stage.
     required_headers: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
+    # active | retired (its stage or custom-domain mapping is gone)
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    retired_at: Mapped[datetime | None]
 
 
 class ApplicationDefinition(IdMixin, Base):
@@ -125,3 +134,26 @@ class ApplicationDefinition(IdMixin, Base):
     canary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     canary_operation_list: Mapped[list[dict[str, Any]] | None] = deferred(mapped_column(JSON))
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The stage's lastUpdatedDate when it was read: with deployment_id, what a sync compares
+    # to know whether the stage changed without asking AWS for its definition.
+    stage_updated_at: Mapped[datetime | None]
+
+
+class ApplicationChange(IdMixin, TenantMixin, Base):
+    """One thing that happened to an application, as its history shows it."""
+
+    __tablename__ = "application_changes"
+    __table_args__ = (
+        Index("ix_application_changes_application_id_occurred_at", "application_id", "occurred_at"),
+    )
+
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE")
+    )
+    # onboarded | definition_changed | exposure_increased | exposure_decreased |
+    # instance_added | instance_retired | retired | orphaned | restored
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stage: Mapped[str | None] = mapped_column(String(128))
+    summary: Mapped[str] = mapped_column(String(1000))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -85,6 +85,12 @@ class AutoOnboardRun(IdMixin, TenantMixin, Base):
     skipped_existing: Mapped[int] = mapped_column(Integer, default=0)
     skipped_out_of_scope: Mapped[int] = mapped_column(Integer, default=0)
     skipped_no_stage: Mapped[int] = mapped_column(Integer, default=0)
+    # The lifecycle: applications compared with the listing, and what changed.
+    synced: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    definitions_changed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retired: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    orphaned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    restored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

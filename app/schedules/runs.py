@@ -50,15 +50,22 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import ConflictError, DomainError
 from app.core.security import SecretBox
-from app.discovery.service import DiscoveryTarget, target_of
+from app.discovery.service import DiscoveryTarget, target_of, upstream
 from app.integrations.aws.apigateway import DiscoveredApi
-from app.integrations.aws.credentials import ProbeContext
-from app.integrations.aws.discovery import DiscoveryEngine, DiscoveryResult, apigateway_regions
+from app.integrations.aws.credentials import CentralRoleCredentials, ProbeContext
+from app.integrations.aws.definitions import DefinitionError, StageDefinition
+from app.integrations.aws.discovery import (
+    DiscoveryEngine,
+    DiscoveryResult,
+    RegionAccess,
+    apigateway_regions,
+)
 from app.integrations.aws.errors import AwsError, AwsFailure
 from app.integrations.aws.sessions import AwsSession
+from app.lifecycle import service as lifecycle
 from app.models import Application, AutoOnboardRun, AutoOnboardSchedule, Connection, Tenant
 from app.models.base import utcnow
-from app.schedules.schemas import RUN_COUNTERS
+from app.schedules.schemas import LIFECYCLE_COUNTERS, RUN_COUNTERS
 from app.schedules.service import (
     cadence_of,
     fail_stale_runs_in,
@@ -311,7 +318,10 @@ class _Tally:
         return self.results[key]
 
     def count(self, api: DiscoveredApi, what: str, amount: int = 1) -> None:
-        entry = self.result(api.account_id, api.region)
+        self.bump(api.account_id, api.region, what, amount)
+
+    def bump(self, account_id: str, region: str, what: str, amount: int = 1) -> None:
+        entry = self.result(account_id, region)
         entry[what] = entry.get(what, 0) + amount
         self.totals[what] += amount
 
@@ -619,14 +629,26 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
     _record_discovery(found, work, tally)
     apis = found.apis
     onboarded = _onboarded(database, work.tenant.id, [api.key for api in apis])
+    with database.session() as session:
+        states = lifecycle.stored_states(session, [app.id for app in onboarded.values()])
+    # A region whose custom domains could not all be read says nothing of domain URLs.
+    domains_known = {(o.account_id, o.region): not o.problems for o in found.outcomes}
     to_onboard: list[_Job] = []
+    unchanged: list[uuid.UUID] = []
     for api in apis:
         tally.count(api, "discovered")
         stages = [stage.name for stage in api.stages if applications.stage_urls(api, stage.name)]
         application = onboarded.get(api.key)
         if application is not None:
-            job = _new_stages(application, api)
+            tally.count(api, "synced")
+            job = _sync_job(
+                application,
+                api,
+                states.get(application.id, {}),
+                domains_known=domains_known.get((api.account_id, api.region), True),
+            )
             if job is None:
+                unchanged.append(application.id)
                 tally.count(api, "skipped_existing")
             else:
                 to_onboard.append(job)
@@ -644,6 +666,7 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
         else:
             to_onboard.append(_Job(api, stages))
     _onboard_all(database, services, work, _interleaved(to_onboard), tally)
+    _reconcile(database, work, found, unchanged, tally)
     if tally.failures == 0:
         return "succeeded"
     reached = any(result["status"] == "ok" for result in tally.results.values())
@@ -716,11 +739,40 @@ def _onboarded(
 
 @dataclass(frozen=True)
 class _Job:
-    """An API to onboard with these stages, or new stages to add to its application."""
+    """An API to onboard with these stages; or, for its application, new stages to add, the
+    stages whose deployment changed to read again, and what the listing changes of it."""
 
     api: DiscoveredApi
     stages: list[str]
     application: Application | None = None
+    reread: tuple[str, ...] = ()
+    domains_known: bool = True
+
+
+def _sync_job(
+    application: Application,
+    api: DiscoveredApi,
+    stored: dict[str | None, lifecycle.StageState],
+    *,
+    domains_known: bool,
+) -> _Job | None:
+    """What the listing asks of an onboarded API: None when nothing changed (no AWS call, no
+    write but the time of the sync)."""
+    new = _new_stages(application, api)
+    reread = tuple(lifecycle.changed_stages(api, stored, lifecycle.instance_stages(application)))
+    if (
+        new is None
+        and not reread
+        and not lifecycle.needs_write(application, api, domains_known=domains_known)
+    ):
+        return None
+    return _Job(
+        api,
+        new.stages if new else [],
+        application,
+        reread=reread,
+        domains_known=domains_known,
+    )
 
 
 def _new_stages(application: Application, api: DiscoveredApi) -> _Job | None:
@@ -753,43 +805,95 @@ def _interleaved(jobs: list[_Job]) -> list[_Job]:
     return [job for _, job in ranked]
 
 
-def _inspect(work: _Work, onboarding: applications.Services, job: _Job) -> applications.Inspection:
-    """What AWS says of the job's stages: their URLs, and what each new stage serves."""
-    known = [] if job.application is None else [i.stage for i in job.application.instances]
-    return applications.inspect(
-        target=work.target,
-        services=onboarding,
-        account_id=job.api.account_id,
-        region=job.api.region,
-        api_id=job.api.api_id,
-        selection=InstanceSelection(stages=job.stages),
-        listed=job.api,
-        known_stages=known,
-    )
+@dataclass(frozen=True)
+class _Inspected:
+    """What AWS said for a job: the new stages' inspection, the changed stages' readings."""
+
+    inspection: applications.Inspection | None
+    reads: tuple[StageDefinition, ...] = ()
+
+
+def _inspect(work: _Work, onboarding: applications.Services, job: _Job) -> _Inspected:
+    """What AWS says of the job's stages: their URLs, and what each new or changed stage
+    serves (nothing at all when the listing alone says what changed)."""
+    inspection = None
+    if job.stages:
+        known = [] if job.application is None else [i.stage for i in job.application.instances]
+        inspection = applications.inspect(
+            target=work.target,
+            services=onboarding,
+            account_id=job.api.account_id,
+            region=job.api.region,
+            api_id=job.api.api_id,
+            selection=InstanceSelection(stages=job.stages),
+            listed=job.api,
+            known_stages=known,
+        )
+    if not job.reread:
+        return _Inspected(inspection)
+    limit = onboarding.max_definition_bytes
+
+    def read(access: RegionAccess) -> tuple[StageDefinition, ...]:
+        try:
+            return lifecycle.read_stages(access, job.api, job.reread, limit)
+        except DefinitionError as exc:
+            raise applications.definition_failed(exc, job.api, limit) from None
+
+    try:
+        reads = onboarding.engine.in_region(
+            work.target.spec,
+            onboarding.context,
+            account_id=job.api.account_id,
+            region=job.api.region,
+            work=read,
+        )
+    except AwsError as exc:
+        raise upstream(exc) from None
+    return _Inspected(inspection, reads)
+
+
+@dataclass(frozen=True)
+class _Written:
+    application_id: uuid.UUID | None
+    instances_added: int = 0
+    synced: lifecycle.Synced | None = None
 
 
 def _write_job(
-    database: Database, work: _Work, job: _Job, inspection: applications.Inspection
-) -> tuple[uuid.UUID | None, int]:
-    """The job's result written alone: the application's id and how many instances it got."""
+    database: Database, work: _Work, job: _Job, inspected: _Inspected, keep: int
+) -> _Written:
+    """The job's result written alone, in one transaction with its changes."""
     with database.session() as session:
         if job.application is None:
+            assert inspected.inspection is not None
             application = applications.store(
                 session=session,
                 tenant_id=work.tenant.id,
                 connection_id=work.target.connection_id,
-                inspection=inspection,
+                inspection=inspected.inspection,
                 name=None,
                 onboarded_via="auto_onboard",
             )
-            return application.id, len(application.instances)
+            return _Written(application.id, len(application.instances))
         current = session.get(Application, job.application.id)
         if current is None:
-            return None, 0  # deleted meanwhile
-        added = applications.add_inspected(
-            session=session, application=current, inspection=inspection
+            return _Written(None)  # deleted meanwhile
+        added = 0
+        if inspected.inspection is not None:
+            added = applications.add_inspected(
+                session=session, application=current, inspection=inspected.inspection
+            )
+        synced = lifecycle.apply(
+            session,
+            current,
+            job.api,
+            inspected.reads,
+            domains_known=job.domains_known,
+            keep=keep,
+            now=utcnow(),
+            connection_id=work.target.connection_id,
         )
-        return current.id, added
+        return _Written(current.id, added, synced)
 
 
 def _onboard_all(
@@ -805,16 +909,16 @@ def _onboard_all(
     onboarding = services.onboarding(work.tenant)
     workers = min(services.engine.max_in_flight, len(jobs))
     with ThreadPoolExecutor(workers, thread_name_prefix="auto-onboard") as pool:
-        pending: dict[Future[applications.Inspection], _Job] = {
+        pending: dict[Future[_Inspected], _Job] = {
             pool.submit(_inspect, work, onboarding, job): job for job in jobs
         }
+        keep = services.settings.definition_versions_kept
         for future in as_completed(pending):
             # Dropped as soon as it is written: a definition can be megabytes.
             job = pending.pop(future)
             api = job.api
             try:
-                inspection = future.result()
-                application_id, added = _write_job(database, work, job, inspection)
+                written = _write_job(database, work, job, future.result(), keep)
             except ConflictError as exc:
                 if exc.code == "connection_deleted":
                     _api_failed(tally, api, exc)
@@ -824,14 +928,83 @@ def _onboard_all(
             except DomainError as exc:
                 _api_failed(tally, api, exc)
                 continue
-            if job.application is None and application_id is not None:
-                tally.count(api, "onboarded")
-                tally.changed(application_id)
-            elif added and application_id is not None:
-                tally.count(api, "instances_added", added)
-                tally.changed(application_id)
-            else:
+            if written.application_id is None:
                 tally.count(api, "skipped_existing")
+                continue
+            _count_written(tally, api, job, written)
+
+
+def _count_written(tally: _Tally, api: DiscoveredApi, job: _Job, written: _Written) -> None:
+    application_id = written.application_id
+    assert application_id is not None
+    if job.application is None:
+        tally.count(api, "onboarded")
+        tally.changed(application_id)
+        return
+    synced = written.synced
+    changed = bool(written.instances_added)
+    if written.instances_added:
+        tally.count(api, "instances_added", written.instances_added)
+    if synced is not None:
+        if synced.definitions_changed:
+            tally.count(api, "definitions_changed", synced.definitions_changed)
+        if synced.restored:
+            tally.count(api, "restored")
+        changed = changed or bool(
+            synced.definitions_changed or synced.restored or synced.instances_retired
+        )
+    if changed:
+        tally.changed(application_id)
+    else:
+        tally.count(api, "skipped_existing")
+
+
+def _reconcile(
+    database: Database,
+    work: _Work,
+    found: DiscoveryResult,
+    unchanged: list[uuid.UUID],
+    tally: _Tally,
+) -> None:
+    """What the listing says without a word from AWS: when the unchanged applications were
+    synced, which are gone (their account-region listed completely, their API not in it),
+    and, for an organization, which accounts no connection reaches any more."""
+    now = utcnow()
+    reached = {(o.account_id, o.region) for o in found.outcomes if o.status == "ok"}
+    listed = {api.key for api in found.apis}
+    with database.session() as session:
+        for start in range(0, len(unchanged), _KEYS_PER_QUERY):
+            session.execute(
+                update(Application)
+                .where(Application.id.in_(unchanged[start : start + _KEYS_PER_QUERY]))
+                .values(last_synced_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        retired = lifecycle.retire_unlisted(
+            session, tenant_id=work.tenant.id, reached=reached, listed=listed, now=now
+        )
+        orphaned: list[uuid.UUID] = []
+        if isinstance(work.target.spec, CentralRoleCredentials):
+            orphaned = lifecycle.orphan_unreached(
+                session,
+                tenant_id=work.tenant.id,
+                connection_id=work.target.connection_id,
+                accounts=found.accounts,
+                now=now,
+            )
+        where = {
+            row.id: (row.account_id, row.region)
+            for row in session.execute(
+                select(Application.id, Application.account_id, Application.region).where(
+                    Application.id.in_([*retired, *orphaned])
+                )
+            )
+        }
+    for what, ids in (("retired", retired), ("orphaned", orphaned)):
+        for application_id in ids:
+            account_id, region = where[application_id]
+            tally.bump(account_id, region, what)
+            tally.changed(application_id)
 
 
 def _api_failed(tally: _Tally, api: DiscoveredApi, exc: DomainError) -> None:
@@ -863,7 +1036,7 @@ def _outcome(
         worker=worker,
         status=status,
         finished_at=now,
-        counters={what: tally.totals[what] for what in RUN_COUNTERS},
+        counters={what: tally.totals[what] for what in (*RUN_COUNTERS, *LIFECYCLE_COUNTERS)},
         # A running run has no errors of its own: they are all written here, when it ends.
         errors=tally.errors,
         skipped=tally.skipped,

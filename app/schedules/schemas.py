@@ -33,6 +33,8 @@ RUN_COUNTERS = (
     "skipped_out_of_scope",
     "skipped_no_stage",
 )
+# What a run's syncs did (the lifecycle), counted beside them.
+LIFECYCLE_COUNTERS = ("synced", "definitions_changed", "retired", "orphaned", "restored")
 T = TypeVar("T")
 
 assert DayOfWeek.__args__ == DAYS_OF_WEEK  # type: ignore[attr-defined]
@@ -176,6 +178,11 @@ class RunResult(BaseModel):
     skipped_out_of_scope: int = 0
     skipped_no_stage: int = 0
     failed: int = 0
+    synced: int = 0
+    definitions_changed: int = 0
+    retired: int = 0
+    orphaned: int = 0
+    restored: int = 0
 
 
 class RunRead(BaseModel):
@@ -196,6 +203,13 @@ class RunRead(BaseModel):
     skipped_existing: int
     skipped_out_of_scope: int
     skipped_no_stage: int
+    # The lifecycle: onboarded APIs compared with the listing, definitions read again and
+    # changed, applications retired (API gone), orphaned (account gone) and restored.
+    synced: int = 0
+    definitions_changed: int = 0
+    retired: int = 0
+    orphaned: int = 0
+    restored: int = 0
     errors: list[RunError]
     skipped: list[RunSkip]
     results: list[RunResult]

@@ -115,6 +115,8 @@ def test_a_private_api_is_onboarded_end_to_end_in_the_demo_organization(demo: De
             "reachable_from": "vpc_only",
             "mutual_tls": False,
             "required_headers": {},
+            "status": "active",
+            "retired_at": None,
         }
     ]
     assert application["definition"]["operations"] == 3
