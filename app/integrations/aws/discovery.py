@@ -466,20 +466,32 @@ class DiscoveryEngine:
             with within(context.region_deadline()):
                 self._region(clients, session, account_id, region, record)
 
-        pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="discovery")
+        # Reaching an account (one AssumeRole) has threads of its own (an eighth of them):
+        # queued behind the region listings of the accounts before it, the organization's
+        # busiest account, listed on a late page, would start last and finish last.
+        reaching = self.max_in_flight // 8 if self.max_in_flight > 1 else 0
+        pool = ThreadPoolExecutor(self.max_in_flight - reaching, thread_name_prefix="discovery")
+        account_pool = (
+            ThreadPoolExecutor(reaching, thread_name_prefix="discovery-accounts")
+            if reaching
+            else pool
+        )
         try:
             tasks = _Tasks(pool)
+            account_tasks = _Tasks(account_pool)
             for page in source.account_pages():
                 for account in page:
                     if wanted is not None and account.account_id not in wanted:
                         continue
                     result.accounts.append(account)
                     if account.status in (None, "ACTIVE"):
-                        tasks.submit(account_task, account)
+                        account_tasks.submit(account_task, account)
                 if wanted is not None and len(result.accounts) == len(wanted):
                     break
+            account_tasks.wait()  # every region task is submitted by then
             tasks.wait()
         finally:
+            account_pool.shutdown(wait=True, cancel_futures=True)
             pool.shutdown(wait=True, cancel_futures=True)
         settle_region_denials(result.outcomes)
         return result
