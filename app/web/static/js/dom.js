@@ -200,6 +200,31 @@ export function browserTimeZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 }
 
+/** How long ago, said for a person ("5 minutes ago", "just now"); "never" without a moment. */
+export function formatRelative(iso, now = Date.now()) {
+  if (!iso) return "never";
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  if (Math.abs(seconds) < 45) return "just now";
+  const units = [
+    ["year", 365 * 24 * 3600],
+    ["month", 30 * 24 * 3600],
+    ["week", 7 * 24 * 3600],
+    ["day", 24 * 3600],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "always" });
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size || unit === "minute") return relative.format(Math.round(seconds / size), unit);
+  }
+  return "just now";
+}
+
+/** A moment as a <time> element: the text as given, the exact moment on hover. */
+export function timeElement(iso, text) {
+  return h("time", { datetime: iso, title: iso ? formatDateTime(iso) : undefined }, text ?? formatDateTime(iso));
+}
+
 export function plural(count, one, many = `${one}s`) {
   return `${count} ${count === 1 ? one : many}`;
 }
@@ -221,6 +246,28 @@ export const VPC_ONLY_TEXT = "Reachable only from inside the customer's VPC: a s
 /** "internet" or "vpc_only" for an instance or a discovered API (older answers: from the endpoint type). */
 export function reachableFrom(item, endpointType) {
   return item.reachable_from || (endpointType === "PRIVATE" ? "vpc_only" : "internet");
+}
+
+/** An application's lifecycle status (older answers without one say nothing). */
+const APPLICATION_STATUS = {
+  active: ["Active", "ok", "Its API is in AWS."],
+  retired: ["Retired", "neutral", "The API is gone from AWS."],
+  orphaned: ["Orphaned", "warn", "No connection of this tenant reaches its account any more."],
+};
+
+export function applicationStatus(application) {
+  const status = application.status;
+  if (!status) return null;
+  const [label, kind, help] = APPLICATION_STATUS[status] || [status, "neutral", ""];
+  const since = status === "retired" ? application.retired_at : status === "orphaned" ? application.orphaned_at : null;
+  const element = badge(since ? `${label} ${formatDate(since)}` : label, kind, help || undefined);
+  element.classList.add("status-badge");
+  element.dataset.status = status;
+  return element;
+}
+
+export function applicationStatusHelp(status) {
+  return APPLICATION_STATUS[status] ? APPLICATION_STATUS[status][2] : "";
 }
 
 const CONNECTION_STATUS = {

@@ -2,7 +2,28 @@
 // really serves (its deployed definition), the stages' protections and the operations.
 
 import { api, blob, isAbort, listAll } from "../api.js";
-import { VPC_ONLY_TEXT, badge, busy, cell, field, formatDateTime, h, loading, nextId, notice, plural, problemBox, reachableFrom as reachable, replace, select } from "../dom.js";
+import {
+  VPC_ONLY_TEXT,
+  announce,
+  applicationStatus,
+  badge,
+  busy,
+  cell,
+  field,
+  formatDate,
+  formatDateTime,
+  formatRelative,
+  h,
+  loading,
+  nextId,
+  notice,
+  plural,
+  problemBox,
+  reachableFrom as reachable,
+  replace,
+  select,
+  timeElement,
+} from "../dom.js";
 
 const AUTHORIZER_LABELS = {
   AWS_IAM: "IAM (SigV4)",
@@ -34,6 +55,8 @@ const RESOURCE_POLICIES = {
   allows_anyone: ["Allows anyone", "warn", "The resource policy lets any principal call the API."],
 };
 
+const NO_DEFINITION = { stage: null, operations: 0, unauthenticated_operations: 0, api_key_operations: 0, authorizer_types: {} };
+
 function metric(label, value, kind, description) {
   return h(
     "div",
@@ -60,6 +83,7 @@ function exposureOf(op) {
 }
 
 function exposureBadge(exposure) {
+  if (!exposure) return null;
   const [label, kind, help] = EXPOSURES[exposure] || [exposure, "neutral", ""];
   return badge(label, kind, help || undefined);
 }
@@ -84,20 +108,108 @@ export async function applicationView(container, context) {
   const [id] = context.params;
   context.setTitle("Application");
   const heading = h("h1", {}, "Application");
+  const headMeta = h("p", { class: "muted head-meta" });
+  const headActions = h("div", { class: "actions" });
+  // Progress and the outcome of a sync: kept across the page's re-render.
+  const syncOutput = h("div", { class: "sync-output", "aria-live": "polite" });
   const content = h("div", { class: "stack" }, loading("Loading the application…"));
   replace(
     container,
     h("p", { class: "crumbs" }, h("a", { href: "#/applications" }, "Applications"), " / "),
-    h("div", { class: "page-head" }, heading),
+    h("div", { class: "page-head" }, h("div", {}, heading, headMeta), headActions),
+    syncOutput,
     content,
   );
 
+  // "Synced 5 minutes ago" stays true while the page is open.
+  const ticker = window.setInterval(() => refreshRelativeTimes(container), 30_000);
+  context.signal.addEventListener("abort", () => window.clearInterval(ticker), { once: true });
+
   const application = await api(`/applications/${id}`, { signal: context.signal });
+  const justOnboarded = Boolean(context.query.get("onboarded"));
+  if (justOnboarded) {
+    // Said once: a reload or a shared link shows the page without it.
+    window.history.replaceState(null, "", `#/applications/${id}`);
+  }
+  const page = { id, context, heading, headMeta, headActions, syncOutput, content };
+  await renderApplication(application, page, { justOnboarded });
+}
+
+function refreshRelativeTimes(root) {
+  for (const element of root.querySelectorAll("time[data-relative]")) {
+    element.textContent = `${element.dataset.relative}${formatRelative(element.dateTime)}`;
+  }
+}
+
+/** The head: name, status and last sync, and the "Sync now" button that re-renders the page. */
+function renderHead(application, page) {
+  const { id, context, heading, headMeta, headActions, syncOutput } = page;
   context.setTitle(application.name);
   replace(heading, application.name);
+  replace(
+    headMeta,
+    applicationStatus(application),
+    application.status ? " · " : null,
+    application.last_synced_at
+      ? h("time", { datetime: application.last_synced_at, title: formatDateTime(application.last_synced_at), dataset: { relative: "Synced " }, class: "last-synced" }, `Synced ${formatRelative(application.last_synced_at)}`)
+      : h("span", { class: "last-synced" }, "Never synced"),
+  );
+  const syncButton = h("button", { type: "button", class: "button", "aria-describedby": "sync-help" }, "Sync now");
+  replace(
+    headActions,
+    syncButton,
+    h("p", { id: "sync-help", class: "visually-hidden" }, "Reads the API again in AWS: its stages, deployments and definitions."),
+  );
+  syncButton.addEventListener("click", () =>
+    busy(syncButton, "Syncing with AWS…", async () => {
+      replace(syncOutput, loading("Syncing with AWS… reading the API's stages, deployments and definitions takes a few seconds."));
+      try {
+        const synced = await api(`/applications/${id}/sync`, { method: "POST", signal: context.signal });
+        await renderApplication(synced, page, { synced: true });
+      } catch (error) {
+        if (isAbort(error)) return;
+        replace(syncOutput, problemBox(error, { title: "The application could not be synced" }));
+        announce("The application could not be synced");
+      }
+    }),
+  );
+  return syncButton;
+}
+
+/** What the status means for a retired or orphaned application, and since when. */
+function lifecycleNotice(application) {
+  if (application.status === "retired") {
+    return notice(
+      "info",
+      `Retired ${formatDateTime(application.retired_at)}`,
+      h("p", {}, "The API is gone from AWS: there is nothing left to test. Its history stays below; if the API comes back, a sync restores it."),
+    );
+  }
+  if (application.status === "orphaned") {
+    return notice(
+      "warn",
+      `Orphaned ${formatDateTime(application.orphaned_at)}`,
+      h(
+        "p",
+        {},
+        `No connection of this tenant reaches account ${application.source.account_id} any more, so Onboarder cannot see what the API serves now. `,
+        "Give a connection access to the account again (",
+        h("a", { href: "#/integrations" }, "Integrations"),
+        "), then sync.",
+      ),
+    );
+  }
+  return null;
+}
+
+async function renderApplication(application, page, { justOnboarded = false, synced = false } = {}) {
+  const { id, context, content, syncOutput } = page;
+  const syncButton = renderHead(application, page);
   const source = application.source;
-  const definition = application.definition;
-  const definitions = application.definitions && application.definitions.length ? application.definitions : [definition];
+  const recorded = application.definitions && application.definitions.length ? application.definitions : application.definition ? [application.definition] : [];
+  // Without any definition (nothing left to read), the surface says zero rather than failing.
+  const definition = application.definition || recorded[0] || NO_DEFINITION;
+  const definitions = recorded;
   const protections = application.protections || [];
 
   const connectionName = h("span", { class: "mono" }, source.connection_id || "deleted");
@@ -143,18 +255,31 @@ export async function applicationView(container, context) {
 
   // ----------------------------------------------------------------- instances
 
+  const retiredInstances = application.instances.filter((instance) => instance.status === "retired").length;
   const instances = h(
     "section",
     { class: "card stack", "aria-labelledby": "instances-heading" },
-    h("h2", { id: "instances-heading" }, `Instances (${application.instances.length})`),
+    h(
+      "h2",
+      { id: "instances-heading" },
+      retiredInstances
+        ? `Instances (${application.instances.length - retiredInstances} active · ${retiredInstances} retired)`
+        : `Instances (${application.instances.length})`,
+    ),
     h(
       "ul",
       { class: "instance-list" },
       application.instances.map((instance) =>
         h(
           "li",
-          { dataset: { reachableFrom: reachableFrom(instance, source) } },
-          h("span", { class: "mono url" }, instance.url),
+          {
+            class: instance.status === "retired" ? "instance-retired" : undefined,
+            dataset: { reachableFrom: reachableFrom(instance, source), status: instance.status || "" },
+          },
+          // Its stage or custom-domain mapping is gone: the URL answers no more.
+          instance.status === "retired"
+            ? [h("del", { class: "mono url" }, instance.url), " ", badge(`retired ${formatDate(instance.retired_at)}`, "neutral", instance.retired_at ? `Gone from AWS since ${formatDateTime(instance.retired_at)}` : undefined)]
+            : h("span", { class: "mono url" }, instance.url),
           " ",
           instance.stage ? badge(`stage ${instance.stage}`, "neutral") : null,
           /-vpce-/.test(instance.url) ? [" ", badge("VPC endpoint", "private")] : null,
@@ -224,6 +349,7 @@ export async function applicationView(container, context) {
     { class: "card stack", "aria-labelledby": "definitions-heading" },
     h("h2", { id: "definitions-heading" }, definitions.length > 1 ? `Definitions by stage (${definitions.length})` : "Definition"),
     definitions.length > 1 ? h("p", { class: "muted" }, "Each stage can serve a different deployment: what each one serves is read on its own.") : null,
+    definitions.length ? null : h("p", { class: "muted" }, "No definition recorded."),
     definitions.map((d) => stageDefinition(d, { application, id, signal: context.signal, protocol: source.protocol })),
   );
 
@@ -266,16 +392,14 @@ export async function applicationView(container, context) {
     operationsBody,
   );
 
-  const justOnboarded = Boolean(context.query.get("onboarded"));
-  if (justOnboarded) {
-    // Said once: a reload or a shared link shows the page without it.
-    window.history.replaceState(null, "", `#/applications/${id}`);
-  }
+  const changes = changesSection(id, context.signal);
   replace(
     content,
     justOnboarded ? notice("success", "Application onboarded", h("p", {}, `${application.name} is ready for security testing with ${plural(application.instances.length, "instance")}.`)) : null,
+    lifecycleNotice(application),
     h("div", { class: "grid-2" }, surface, details),
     instances,
+    changes.section,
     protectionsCard,
     definitionsCard,
     operations,
@@ -298,7 +422,19 @@ export async function applicationView(container, context) {
     }
   }
   if (stageChooser) stageChooser.addEventListener("change", loadOperations);
-  await loadOperations();
+  if (synced) {
+    const outcome = {
+      retired: "The API is no longer in AWS: the application is retired.",
+      orphaned: "No connection of this tenant reaches the API's account: the application is orphaned.",
+    }[application.status];
+    replace(
+      syncOutput,
+      notice("success", "Synced with AWS", h("p", {}, outcome || "The page shows what the API serves now; anything that changed is listed under Changes.")),
+    );
+    announce("Synced with AWS");
+    syncButton.focus();
+  }
+  await Promise.all([loadOperations(), changes.load()]);
 }
 
 function percent(value) {
@@ -479,4 +615,176 @@ function canaryBlock(canary) {
 
 function fact(term, value) {
   return h("div", {}, h("dt", {}, term), h("dd", {}, value));
+}
+
+// ----------------------------------------------------------------------------------- changes
+
+const CHANGES_PAGE_SIZE = 10;
+
+/** What a change is, said for a person: [label, badge kind]. */
+const CHANGE_KINDS = {
+  onboarded: ["Onboarded", "info"],
+  definition_changed: ["Definition changed", "info"],
+  exposure_increased: ["Exposure increased", "warn"],
+  exposure_decreased: ["Exposure decreased", "ok"],
+  instance_added: ["Instance added", "info"],
+  instance_retired: ["Instance retired", "neutral"],
+  retired: ["Retired", "neutral"],
+  orphaned: ["Orphaned", "warn"],
+  restored: ["Restored", "ok"],
+};
+
+/** The "Changes" card: the application's history, newest first, a page at a time. */
+function changesSection(id, signal) {
+  const list = h("ol", { class: "change-list", "aria-labelledby": "changes-heading" });
+  const more = h("div", { class: "actions" });
+  const body = h("div", { class: "stack" }, loading("Loading changes…"));
+  const section = h(
+    "section",
+    { class: "card stack changes", "aria-labelledby": "changes-heading" },
+    h("h2", { id: "changes-heading" }, "Changes"),
+    h("p", { class: "muted" }, "What Onboarder noticed in AWS, newest first."),
+    body,
+  );
+
+  async function loadPage(cursor) {
+    const page = await api(`/applications/${id}/changes`, { query: { limit: CHANGES_PAGE_SIZE, cursor }, signal });
+    const added = page.items.map(changeItem);
+    list.append(...added);
+    replace(more);
+    if (page.next_cursor) {
+      const button = h("button", { type: "button", class: "button" }, "Show more");
+      button.addEventListener("click", () =>
+        busy(button, "Loading…", async () => {
+          try {
+            const next = await loadPage(page.next_cursor);
+            // The button is gone when the history ends: the first new change takes the focus.
+            if (!next.next_cursor && next.added.length) next.added[0].focus();
+            else if (next.next_cursor) more.querySelector("button")?.focus();
+            announce(`${plural(next.added.length, "older change")} shown`);
+          } catch (error) {
+            if (!isAbort(error)) replace(more, problemBox(error, { title: "Older changes could not be loaded" }));
+          }
+        }),
+      );
+      more.append(button);
+    }
+    return { ...page, added };
+  }
+
+  async function load() {
+    try {
+      const first = await loadPage(null);
+      replace(body, first.items.length ? [list, more] : h("p", { class: "muted" }, "No change recorded yet."));
+    } catch (error) {
+      if (!isAbort(error)) replace(body, problemBox(error, { title: "The changes could not be loaded" }));
+    }
+  }
+
+  return { section, load };
+}
+
+function changeItem(change) {
+  const [label, kind] = CHANGE_KINDS[change.kind] || [change.kind, "neutral"];
+  const warning = change.kind === "exposure_increased";
+  return h(
+    "li",
+    { class: `change${warning ? " change-warning" : ""}`, tabindex: "-1", dataset: { kind: change.kind, changeId: change.id } },
+    h(
+      "div",
+      { class: "change-head" },
+      warning ? h("span", { class: "visually-hidden" }, "Warning: ") : null,
+      badge(label, kind),
+      change.stage ? badge(`stage ${change.stage}`, "neutral") : null,
+      h("span", { class: "muted small" }, timeElement(change.occurred_at)),
+    ),
+    h("p", { class: "change-summary" }, change.summary),
+    changeDetails(change),
+  );
+}
+
+function changeDetails(change) {
+  const details = change.details || {};
+  switch (change.kind) {
+    case "definition_changed":
+      return h(
+        "div",
+        { class: "change-details" },
+        details.version_before != null && details.version_after != null ? h("p", { class: "muted small" }, `Version ${details.version_before} → version ${details.version_after}`) : null,
+        operationGroup("Appeared", details.operations_added, (op) => [exposureBadge(op.exposure), authorizerNote(op.authorizer_type)]),
+        operationGroup("Disappeared", details.operations_removed, (op) => [exposureBadge(op.exposure), authorizerNote(op.authorizer_type)], { removed: true }),
+        operationGroup("Authorization changed", details.operations_changed, (op) => [
+          transition(op.before && op.before.exposure, op.after && op.after.exposure),
+          authorizerChange(op.before, op.after),
+        ]),
+      );
+    case "exposure_increased":
+    case "exposure_decreased":
+      return h(
+        "div",
+        { class: "change-details" },
+        operationGroup(change.kind === "exposure_increased" ? "More exposed" : "Less exposed", details.operations, (op) => transition(op.before, op.after)),
+      );
+    case "instance_added":
+      return details.url ? h("p", { class: "change-details" }, h("span", { class: "mono url" }, details.url)) : null;
+    case "instance_retired":
+      return details.url ? h("p", { class: "change-details" }, h("del", { class: "mono url" }, details.url)) : null;
+    case "orphaned":
+      return details.reason ? h("p", { class: "change-details muted" }, details.reason) : null;
+    default:
+      return null;
+  }
+}
+
+/** A titled list of operations ("Appeared (2)"), each with what `describe` says of it. */
+function operationGroup(title, operations, describe, { removed = false } = {}) {
+  if (!operations || !operations.length) return null;
+  const titleId = nextId("change-group");
+  return h(
+    "div",
+    { class: "change-group", dataset: { group: title.toLowerCase().replace(/[^a-z]+/g, "_") } },
+    h("p", { class: "change-group-title", id: titleId }, `${title} (${operations.length})`),
+    h(
+      "ul",
+      { class: "change-operations", "aria-labelledby": titleId },
+      operations.map((op) =>
+        h(
+          "li",
+          { dataset: { method: op.method, path: op.path } },
+          h(removed ? "del" : "span", { class: "operation" }, h("span", { class: "method" }, op.method), " ", h("span", { class: "mono" }, op.path)),
+          " ",
+          describe(op),
+        ),
+      ),
+    ),
+  );
+}
+
+/** "Authenticated → Public"; a new operation says "new →". */
+function transition(before, after) {
+  return h(
+    "span",
+    { class: "transition" },
+    before ? exposureBadge(before) : badge("new", "neutral", "The operation did not exist before."),
+    h("span", { class: "arrow", "aria-hidden": "true" }, " → "),
+    h("span", { class: "visually-hidden" }, " becomes "),
+    after ? exposureBadge(after) : badge("gone", "neutral"),
+  );
+}
+
+function authorizerLabel(type) {
+  return AUTHORIZER_LABELS[type] || type;
+}
+
+function authorizerNote(type) {
+  return type ? h("span", { class: "muted small" }, ` · ${authorizerLabel(type)}`) : null;
+}
+
+/** Whether an operation lost, gained or swapped its authorizer. */
+function authorizerChange(before, after) {
+  const was = before && before.authorizer_type;
+  const is = after && after.authorizer_type;
+  if (was === is) return null;
+  const text = was && !is ? `lost its authorizer (${authorizerLabel(was)})` : !was && is ? `gained an authorizer (${authorizerLabel(is)})` : `authorizer ${authorizerLabel(was)} → ${authorizerLabel(is)}`;
+  return h("span", { class: `authorizer-change${was && !is ? " text-error" : ""}` }, ` · ${text}`);
 }

@@ -1,9 +1,15 @@
 // The applications list with its filters (kept in the address, so a filtered list can be shared).
 
 import { api, isAbort, listAll } from "../api.js";
-import { VPC_ONLY_TEXT, badge, cell, emptyState, field, formatDate, h, loading, problemBox, reachableFrom, replace, select } from "../dom.js";
+import { VPC_ONLY_TEXT, applicationStatus, badge, cell, emptyState, field, formatDate, h, loading, problemBox, reachableFrom, replace, select } from "../dom.js";
 
-const FILTERS = ["connection_id", "account_id", "region", "protocol", "onboarded_via"];
+const FILTERS = ["connection_id", "account_id", "region", "protocol", "onboarded_via", "status"];
+const STATUSES = [
+  ["", "All"],
+  ["active", "Active"],
+  ["retired", "Retired"],
+  ["orphaned", "Orphaned"],
+];
 const PAGE_SIZE = 50;
 
 export async function applicationsView(container, context) {
@@ -15,6 +21,7 @@ export async function applicationsView(container, context) {
   const region = h("input", { type: "text", name: "region", value: filters.region, placeholder: "e.g. eu-west-1", autocomplete: "off", spellcheck: "false" });
   const protocol = select("protocol", [["", "Any protocol"], ["REST", "REST"], ["HTTP", "HTTP"], ["WEBSOCKET", "WebSocket"]], { value: filters.protocol });
   const via = select("onboarded_via", [["", "Any"], ["manual", "Manual"], ["auto_onboard", "Auto-onboard"]], { value: filters.onboarded_via });
+  const status = select("status", STATUSES, { value: filters.status });
   const active = FILTERS.some((name) => filters[name]);
 
   const form = h(
@@ -25,6 +32,7 @@ export async function applicationsView(container, context) {
     field("Region", region),
     field("Protocol", protocol),
     field("Onboarded via", via),
+    field("Status", status),
     h(
       "div",
       { class: "actions filters-actions" },
@@ -121,20 +129,27 @@ function row(application) {
   const source = application.source;
   const definition = application.definition;
   // Every instance answers only inside the customer's VPC: a scanner outside it reaches none.
+  const retired = application.instances.filter((instance) => instance.status === "retired").length;
   const vpcOnly = application.instances.length > 0 && application.instances.every((instance) => reachableFrom(instance, source.endpoint_type) === "vpc_only");
   return h(
     "tr",
-    { dataset: { applicationId: application.id } },
-    cell("Name", h("a", { href: `#/applications/${application.id}`, class: "strong" }, application.name), h("div", { class: "muted mono small" }, source.api_id)),
+    { dataset: { applicationId: application.id, status: application.status || "" }, class: application.status && application.status !== "active" ? "row-inactive" : undefined },
+    cell(
+      "Name",
+      h("a", { href: `#/applications/${application.id}`, class: "strong" }, application.name),
+      h("div", { class: "muted mono small" }, source.api_id),
+      application.status ? h("div", { class: "row-status" }, applicationStatus(application)) : null,
+    ),
     cell("Protocol", badge(source.protocol, "info"), " ", badge(source.endpoint_type, source.endpoint_type === "PRIVATE" ? "private" : "neutral")),
     cell("Account / region", h("span", { class: "mono" }, source.account_id), h("div", { class: "muted small" }, source.region)),
     cell(
       "Instances",
-      String(application.instances.length),
+      String(application.instances.length - retired),
       vpcOnly ? [" ", badge("VPC only", "private", VPC_ONLY_TEXT)] : null,
+      retired ? h("div", { class: "muted small" }, `${retired} retired`) : null,
     ),
-    cell("Operations", String(definition.operations)),
-    cell("Unauthenticated", definition.unauthenticated_operations ? badge(String(definition.unauthenticated_operations), "error") : "0"),
+    cell("Operations", definition ? String(definition.operations) : "—"),
+    cell("Unauthenticated", definition && definition.unauthenticated_operations ? badge(String(definition.unauthenticated_operations), "error") : definition ? "0" : "—"),
     cell("Onboarded", formatDate(application.created_at), h("div", { class: "muted small" }, application.onboarded_via === "auto_onboard" ? "auto-onboard" : "manual")),
   );
 }

@@ -250,6 +250,7 @@ export function autoOnboardPanel(connection, context) {
         kind,
         `Run ${RUN_STATUS[current.status] ? RUN_STATUS[current.status][0].toLowerCase() : current.status}`,
         h("p", {}, `Discovered ${current.discovered}, onboarded ${current.onboarded}, ${plural(current.instances_added, "instance")} added.`),
+        lifecycleCounts(current),
         runErrors(current),
         deniedRegions(current),
       ),
@@ -304,6 +305,16 @@ export function autoOnboardPanel(connection, context) {
       cell("Skipped", h("span", { title: `existing ${run.skipped_existing || 0} · out of scope ${run.skipped_out_of_scope || 0} · no stage ${run.skipped_no_stage || 0}` }, String(skipped))),
       cell("Errors", errors.length ? runErrors(run) : "0"),
     );
+  }
+
+  // What the run found of the applications already onboarded (older runs do not say).
+  function lifecycleCounts(run) {
+    if (!run.synced && !run.retired && !run.orphaned && !run.restored) return null;
+    const parts = [`${plural(run.synced, "application")} compared with AWS`, `${plural(run.definitions_changed || 0, "definition")} changed`];
+    if (run.retired) parts.push(`${run.retired} retired`);
+    if (run.orphaned) parts.push(`${run.orphaned} orphaned`);
+    if (run.restored) parts.push(`${run.restored} restored`);
+    return h("p", { class: "run-lifecycle" }, `${parts.join(", ")}.`);
   }
 
   // Regions the organization denies by policy (an SCP, Control Tower's region deny): said, not an error.
