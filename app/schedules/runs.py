@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
@@ -622,7 +622,12 @@ def _read_work(database: Database, services: RunServices, run_id: uuid.UUID) -> 
 def _perform(database: Database, services: RunServices, work: _Work, tally: _Tally) -> str:
     target = work.target
     try:
-        found = services.engine.discover(target.spec, target.context, regions=work.regions)
+        found = services.engine.discover(
+            target.spec,
+            target.context,
+            regions=work.regions,
+            sizes=_known_sizes(database, work.tenant.id),
+        )
     except AwsError as exc:
         tally.error(exc.failure, account_id=None, region=None)
         return "failed"
@@ -671,6 +676,18 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
         return "succeeded"
     reached = any(result["status"] == "ok" for result in tally.results.values())
     return "partial" if reached else "failed"
+
+
+def _known_sizes(database: Database, tenant_id: uuid.UUID) -> dict[tuple[str, str], int]:
+    """How many APIs each account-region held at the last look (its applications): discovery
+    lists the largest first."""
+    with database.session() as session:
+        rows = session.execute(
+            select(Application.account_id, Application.region, func.count())
+            .where(Application.tenant_id == tenant_id, Application.status != "retired")
+            .group_by(Application.account_id, Application.region)
+        )
+        return {(row[0], row[1]): int(row[2]) for row in rows}
 
 
 def _record_discovery(found: DiscoveryResult, work: _Work, tally: _Tally) -> None:

@@ -20,11 +20,13 @@ One engine serves the discovery endpoints and auto-onboard. What it guarantees:
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
+import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
@@ -75,6 +77,8 @@ GET_RESOURCES_BURST = 5
 
 # denied_by_policy: the organization denies API Gateway in the region (a service control
 # policy, Control Tower's region deny control): its intent, reported but not a failure.
+# Reaching an account goes before listing any region (see _discover).
+_REACH_FIRST = float("inf")
 RegionStatus = Literal["ok", "not_enabled", "denied_by_policy", "failed"]
 REGION_DENIED = "region_denied_by_policy"
 T = TypeVar("T")
@@ -224,6 +228,67 @@ def apigateway_regions(partition: str = "aws") -> tuple[str, ...]:
         "apigateway", partition_name=partition
     )
     return tuple(sorted(regions))
+
+
+class _PriorityTasks:
+    """Tasks run by `workers` threads of their own, the highest `priority` first, then in the
+    order they were submitted; `wait` returns when all are done, `close` ends the threads
+    (dropping what has not started)."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._queue: queue.PriorityQueue[tuple[float, int, Any, tuple[Any, ...]]] = (
+            queue.PriorityQueue()
+        )
+        self._order = itertools.count()
+        self._pending = 0
+        self._done = threading.Condition()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{index}", daemon=True)
+            for index in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, function: Callable[..., object], *args: Any, priority: float = 0) -> None:
+        with self._done:
+            self._pending += 1
+        self._queue.put((-priority, next(self._order), carry(function), args))
+
+    def _work(self) -> None:
+        while True:
+            _, _, function, args = self._queue.get()
+            if function is None:
+                return
+            try:
+                function(*args)
+            except Exception:
+                logger.exception("discovery task failed unexpectedly")
+            finally:
+                self._finished()
+
+    def _finished(self) -> None:
+        with self._done:
+            self._pending -= 1
+            if self._pending == 0:
+                self._done.notify_all()
+
+    def wait(self) -> None:
+        with self._done:
+            while self._pending:
+                self._done.wait()
+
+    def close(self) -> None:
+        while True:
+            try:
+                _, _, function, _ = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if function is not None:
+                self._finished()
+        for _ in self._threads:
+            self._queue.put((float("inf"), next(self._order), None, ()))
+        for thread in self._threads:
+            thread.join()
 
 
 class _Tasks:
@@ -417,8 +482,13 @@ class DiscoveryEngine:
         regions: Iterable[str],
         account_ids: Collection[str] | None = None,
         on_outcome: Callable[[RegionOutcome], None] | None = None,
+        sizes: Mapping[tuple[str, str], int] | None = None,
     ) -> DiscoveryResult:
         """Every API in `regions` of every account (or of `account_ids`) the connection reaches.
+
+        `sizes`: how many APIs each (account, region) is expected to hold (a run knows it
+        from what it onboarded): the largest are listed first, since the region with the most
+        APIs, held to its quota, takes longest; listed last, it would finish last.
 
         Raises AwsError only when no account can be listed at all (the central role cannot be
         assumed or may not list the organization, or an access key is refused). Reaching an
@@ -430,7 +500,12 @@ class DiscoveryEngine:
         """
         with within(context.deadline):
             return self._discover(
-                spec, context, regions=regions, account_ids=account_ids, on_outcome=on_outcome
+                spec,
+                context,
+                regions=regions,
+                account_ids=account_ids,
+                on_outcome=on_outcome,
+                sizes=sizes or {},
             )
 
     def _discover(
@@ -441,6 +516,7 @@ class DiscoveryEngine:
         regions: Iterable[str],
         account_ids: Collection[str] | None,
         on_outcome: Callable[[RegionOutcome], None] | None,
+        sizes: Mapping[tuple[str, str], int],
     ) -> DiscoveryResult:
         region_list = list(dict.fromkeys(regions))
         wanted = set(account_ids) if account_ids is not None else None
@@ -460,39 +536,32 @@ class DiscoveryEngine:
                 session = self._reach(source, account)
             if session is not None:
                 for region in region_list:
-                    tasks.submit(region_task, session, account.account_id, region)
+                    expected = sizes.get((account.account_id, region), 0)
+                    tasks.submit(
+                        region_task, session, account.account_id, region, priority=expected
+                    )
 
         def region_task(session: AwsSession, account_id: str, region: str) -> None:
             with within(context.region_deadline()):
                 self._region(clients, session, account_id, region, record)
 
-        # Reaching an account (one AssumeRole) has threads of its own (an eighth of them):
-        # queued behind the region listings of the accounts before it, the organization's
-        # busiest account, listed on a late page, would start last and finish last.
-        reaching = self.max_in_flight // 8 if self.max_in_flight > 1 else 0
-        pool = ThreadPoolExecutor(self.max_in_flight - reaching, thread_name_prefix="discovery")
-        account_pool = (
-            ThreadPoolExecutor(reaching, thread_name_prefix="discovery-accounts")
-            if reaching
-            else pool
-        )
+        # One queue: reaching an account (one AssumeRole, or none when cached) goes before any
+        # region's listing, so that an account listed on a late page is not queued behind the
+        # regions of the accounts before it; then the regions, the largest expected first.
+        tasks = _PriorityTasks(self.max_in_flight, "discovery")
         try:
-            tasks = _Tasks(pool)
-            account_tasks = _Tasks(account_pool)
             for page in source.account_pages():
                 for account in page:
                     if wanted is not None and account.account_id not in wanted:
                         continue
                     result.accounts.append(account)
                     if account.status in (None, "ACTIVE"):
-                        account_tasks.submit(account_task, account)
+                        tasks.submit(account_task, account, priority=_REACH_FIRST)
                 if wanted is not None and len(result.accounts) == len(wanted):
                     break
-            account_tasks.wait()  # every region task is submitted by then
             tasks.wait()
         finally:
-            account_pool.shutdown(wait=True, cancel_futures=True)
-            pool.shutdown(wait=True, cancel_futures=True)
+            tasks.close()
         settle_region_denials(result.outcomes)
         return result
 
