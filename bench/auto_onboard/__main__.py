@@ -1,9 +1,11 @@
-"""Auto-onboard benchmark: a run over a large organization, then a run that finds nothing new.
+"""Auto-onboard benchmark: a run over a large organization, a run that finds nothing new, then
+a run after the organization changed.
 
     python -m bench.auto_onboard                    # 200 accounts x 4 regions, 50 ms latency
     python -m bench.auto_onboard --accounts 1000    # about 6 minutes
     python -m bench.auto_onboard --repeat 3         # three fresh databases, medians printed
     python -m bench.auto_onboard --delegated-admin  # the central role in a member account
+    python -m bench.auto_onboard --profile run2.pstats  # run 2 once more under cProfile
 
 The service is the real one: a SQLite database built by the migrations (in a temporary
 directory), `app.main.create_app` spoken to over HTTP with TestClient for the tenant's
@@ -19,17 +21,28 @@ Onboarding reads, for each REST API, each stage's export and each deployment its
 onboarding reads the draft instead: GetAuthorizers and GetResources); for each HTTP API each
 stage's export; for each WebSocket API its routes and their authorizers.
 
-Run 1 onboards every API; run 2 finds them all onboarded (skipped_existing). For each run: wall
+Run 1 onboards every API; run 2 finds them all onboarded (skipped_existing) and unchanged: it
+re-reads nothing (no call after discovery). Then the organization changes (the endpoint's
+/__mutate, organization.mutate, seeded): 5% of the APIs get a new deployment on one stage (a later
+lastUpdatedDate, one more operation: a GET without authorization), 1% are deleted (404 from then
+on). Run 3 should re-read exactly the changed stages (the calls onboarding makes for one stage:
+plan_of) and retire the deleted APIs' applications: the benchmark reads the run's lifecycle
+counters (synced, definitions_changed, retired; with .get), GET /applications?status=retired and
+the changed applications' definitions (a new version of the stage's new deployment, with its
+operations), and its calls by operation against the plan. For each run: wall
 time (and how much of it discovery took), AWS calls by operation (discovery's beside what it
 should make, organization.discovery_calls: the listings, custom domains' mappings and routing
 rules, DescribeOrganization; onboarding's beside what the plan above makes), calls/s, CPU, peak
 RSS, throttles (429 answers by quota, and the `throttled` errors that reached the run: there
 must be none), the run's counters and status, how long database connections were checked out of
 the pool (longest and total: a run must never hold one while AWS answers), and floors to
-compare the wall time with, with and without the GetResources quota. It exits 1 if a run did
+compare the wall time with, with and without the GetResources quota, and what took discovery's
+time (probes.Timeline: when each page of accounts arrived, each account was reached, each
+account-region listed; the busiest account-region's calls one after the other). Run 2's wall time
+against discovery's floor is printed last (the target: 1.2x). It exits 1 if a run did
 not do what the organization calls for (every API onboarded once, a definition for each stage
 with its deployment's operations, then none; discovery's calls as expected, AssumeRole at most
-as many: the service may reuse a session).
+as many: the service may reuse a session; run 3 as above).
 """
 
 from __future__ import annotations
@@ -42,11 +55,11 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
@@ -56,8 +69,22 @@ from sqlalchemy import func, select
 from app.core.config import LogFormat, Mode, Settings
 from app.core.db import Database
 from app.core.migrations import upgrade
-from app.integrations.aws.credentials import CredentialSpec, ProbeContext
-from app.integrations.aws.discovery import DiscoveryEngine, DiscoveryResult, RegionOutcome
+from app.integrations.aws.apigateway import Call
+from app.integrations.aws.credentials import (
+    AccountSource,
+    AccountStatus,
+    CredentialSpec,
+    ProbeContext,
+)
+from app.integrations.aws.discovery import (
+    APIGATEWAY_BURST,
+    APIGATEWAY_RATE,
+    DiscoveryEngine,
+    DiscoveryResult,
+    RateLimiter,
+    RegionOutcome,
+)
+from app.integrations.aws.sessions import AwsSession, SharedClients
 from app.main import create_app
 from app.models import Application, ApplicationDefinition
 from app.models.base import utcnow
@@ -65,16 +92,22 @@ from app.schedules import runs
 from app.schedules.runs import RunServices
 from app.schedules.schemas import RUN_COUNTERS
 from app.tenants import service as tenants
-from bench.auto_onboard.probes import Checkouts, PoolWatch, RssSampler
+from bench.auto_onboard.probes import Checkouts, PoolWatch, RssSampler, ThreadProfiles, Timeline
 from bench.discovery.organization import (
+    CHANGED_SHARE,
+    DELETED_SHARE,
     NO_SUMMARY_SHARE,
+    ApiKey,
+    Mutation,
     SimApi,
     SimOrganization,
     build_organization,
     deployed_methods,
+    deployed_routes,
     deployment_ids,
     discovery_calls,
     has_api_summary,
+    mutate,
     surface_of,
 )
 from bench.discovery.simulated_aws import (
@@ -95,6 +128,10 @@ WORKER = "bench"
 # The function that writes an application (and so takes a connection) for each API onboarded.
 STORE_TAKER = "app/applications/service.py:store"
 COUNTERS = RUN_COUNTERS
+# The lifecycle's counters (read with .get: the service may not have them yet).
+LIFECYCLE_COUNTERS = ("synced", "definitions_changed", "retired", "orphaned", "restored")
+# Run 2 finds nothing new and nothing changed: its wall time against discovery's floor.
+RUN2_TARGET = 1.2
 
 
 # ------------------------------------------------------------------------------ expectations
@@ -146,7 +183,10 @@ def plan_of(api: SimApi, no_summary_share: float = NO_SUMMARY_SHARE) -> Plan:
     if api.protocol == "HTTP":
         # The stage's export always answers here, so the routes are never read.
         calls["apigatewayv2:ExportApi"] = stages
-        return Plan(calls, stages * len(surface.routes), Counter({"stage_export": stages}))
+        operations = sum(
+            len(deployed_routes(api, surface, stage.deployment_id)) for stage in api.stages
+        )
+        return Plan(calls, operations, Counter({"stage_export": stages}))
     referenced = {route.authorizer_id for route in surface.routes if route.authorizer_id}
     calls["apigatewayv2:GetRoutes"] = 1
     if referenced:
@@ -181,13 +221,153 @@ def expected_of(org: SimOrganization, no_summary_share: float = NO_SUMMARY_SHARE
     )
 
 
+@dataclass(frozen=True)
+class Lifecycle:
+    """What run 3 should do after the organization changed (organization.mutate)."""
+
+    mutation: Mutation
+    listed: int  # onboarded APIs still listed: the applications run 3 compares (synced)
+    discovery_by_operation: Counter[str]  # discovery's calls over the changed organization
+    sync_by_operation: Counter[str]  # re-reading each changed stage, and nothing else
+    chain: int  # the longest run of calls one changed stage takes
+    busiest_sync: int  # sync calls of the account-region with the most
+    operations: dict[ApiKey, int]  # the changed stage's definition's operations, by API
+
+    @property
+    def planned(self) -> Counter[str]:
+        return self.discovery_by_operation + self.sync_by_operation
+
+
+def lifecycle_of(
+    org: SimOrganization, seed: int, no_summary_share: float = NO_SUMMARY_SHARE
+) -> Lifecycle:
+    mutation = mutate(org, seed)
+    after = mutation.organization
+    by_key = {
+        (account, region, api.api_id): api
+        for (account, region), apis in after.apis.items()
+        for api in apis
+    }
+    sync: Counter[str] = Counter()
+    per_place: Counter[tuple[str, str]] = Counter()
+    chain = 0
+    operations: dict[ApiKey, int] = {}
+    for key, (stage_name, _) in mutation.changed.items():
+        api = by_key[key]
+        # Exactly what onboarding takes to read that one stage.
+        one = replace(api, stages=tuple(s for s in api.stages if s.name == stage_name))
+        plan = plan_of(one, no_summary_share)
+        sync += plan.calls
+        per_place[key[:2]] += plan.calls.total()
+        chain = max(chain, plan.calls.total())
+        operations[key] = plan.operations
+    reachable = {account.account_id for account in org.reachable_accounts()}
+    listed = sum(len(apis) for (account, _), apis in after.apis.items() if account in reachable)
+    return Lifecycle(
+        mutation=mutation,
+        listed=listed,
+        discovery_by_operation=discovery_calls(after),
+        sync_by_operation=sync,
+        chain=chain,
+        busiest_sync=max(per_place.values(), default=0),
+        operations=operations,
+    )
+
+
 # ------------------------------------------------------------------------------ the service
+class _TimedSource:
+    """An account source noting when each page of accounts arrives."""
+
+    def __init__(self, source: AccountSource, timeline: Timeline) -> None:
+        self._source, self._timeline = source, timeline
+
+    def account_pages(self) -> Iterator[list[AccountStatus]]:
+        for page in self._source.account_pages():
+            now = time.perf_counter()
+            with self._timeline.lock:
+                self._timeline.pages.append(now)
+                for account in page:
+                    self._timeline.listed[account.account_id] = now
+            yield page
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
+
+
+class _TimedSpec:
+    """A connection's credentials whose account source notes when its pages arrive."""
+
+    def __init__(self, spec: CredentialSpec, timeline: Timeline) -> None:
+        self._spec, self._timeline = spec, timeline
+
+    def accounts(self, context: ProbeContext) -> AccountSource:
+        return cast(AccountSource, _TimedSource(self._spec.accounts(context), self._timeline))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._spec, name)
+
+
+class TimedLimiter(RateLimiter):
+    """The engine's quota buckets, timing how long each account-region waits for a token."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        super().__init__(APIGATEWAY_RATE, APIGATEWAY_BURST)
+        self.timeline = timeline
+
+    def acquire(self, key: Any) -> None:
+        started = time.perf_counter()
+        super().acquire(key)
+        waited = time.perf_counter() - started
+        with self.timeline.lock:
+            self.timeline.waits[key] += waited
+
+
 class PhasedEngine(DiscoveryEngine):
-    """The service's discovery engine, telling the benchmark when a run's discovery ends."""
+    """The service's discovery engine, telling the benchmark when a run's discovery ends, and
+    timing its phases (Timeline): accounts reached, account-regions listed, each call."""
 
     def __init__(self, *, on_discovered: Callable[[], None], max_in_flight: int) -> None:
         super().__init__(max_in_flight=max_in_flight)
         self.on_discovered = on_discovered
+        self.timeline = Timeline()
+        self.limiter = TimedLimiter(self.timeline)
+
+    def _reach(self, source: AccountSource, account: AccountStatus) -> AwsSession | None:  # type: ignore[override]
+        started = time.perf_counter()
+        try:
+            return DiscoveryEngine._reach(source, account)
+        finally:
+            with self.timeline.lock:
+                self.timeline.reached[account.account_id] = (started, time.perf_counter())
+
+    def _region(
+        self,
+        clients: SharedClients,
+        session: AwsSession,
+        account_id: str,
+        region: str,
+        record: Callable[[RegionOutcome], None],
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            super()._region(clients, session, account_id, region, record)
+        finally:
+            with self.timeline.lock:
+                self.timeline.regions[(account_id, region)] = (started, time.perf_counter())
+
+    def _caller(self, account_id: str, region: str) -> Call:
+        call = super()._caller(account_id, region)
+        times = self.timeline.calls[(account_id, region)]
+
+        def timed(fetch: Callable[[], dict[str, Any]], /, *, quota: str | None = None) -> Any:
+            started = time.perf_counter()
+            try:
+                return call(fetch, quota=quota)
+            finally:
+                if self.timeline.open:  # discovery's calls, not onboarding's
+                    times.append(time.perf_counter() - started)
+
+        return timed
 
     def discover(
         self,
@@ -197,10 +377,21 @@ class PhasedEngine(DiscoveryEngine):
         regions: Iterable[str],
         account_ids: Collection[str] | None = None,
         on_outcome: Callable[[RegionOutcome], None] | None = None,
+        sizes: Mapping[tuple[str, str], int] | None = None,
     ) -> DiscoveryResult:
-        result = super().discover(
-            spec, context, regions=regions, account_ids=account_ids, on_outcome=on_outcome
-        )
+        timed = cast(CredentialSpec, _TimedSpec(spec, self.timeline))
+        self.timeline.open = True
+        try:
+            result = super().discover(
+                timed,
+                context,
+                regions=regions,
+                account_ids=account_ids,
+                on_outcome=on_outcome,
+                sizes=sizes,
+            )
+        finally:
+            self.timeline.open = False
         self.on_discovered()
         return result
 
@@ -327,6 +518,8 @@ class Figures:
     checkouts: Checkouts
     stored: dict[str, int] = field(default_factory=dict)
     store_ends: list[float] = field(default_factory=list)  # seconds after discovery ended
+    timeline: list[str] = field(default_factory=list)  # what took discovery's time
+    seen: LifecycleSeen | None = None  # run 3: what the service says of the changes
 
     @property
     def total_calls(self) -> int:
@@ -346,8 +539,57 @@ class Figures:
         return sum(1 for error in self.run["errors"] if error.get("code") == "throttled")
 
 
-def execute_run(stack: Service, endpoint: SimulatedEndpoint, phases: Phases) -> Figures:
-    """Queue a run over HTTP, claim it, and execute it as a scheduler process would."""
+@dataclass
+class LifecycleSeen:
+    """What the service answers after run 3 about the APIs that changed."""
+
+    retired: set[ApiKey]  # GET /applications?status=retired: those whose status says retired
+    retired_answered: int  # how many that answer held (all of them, if status is not known)
+    statuses: Counter[str]  # every application by status ("(none)" before the service has it)
+    definitions: dict[ApiKey, dict[str, Any] | None]  # the changed stage's, by changed API
+
+
+def _all_pages(stack: Service, query: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        url = f"{API}/applications?limit=500{query}" + (f"&cursor={cursor}" if cursor else "")
+        page = _ok(stack.client.get(url, headers=stack.headers), 200)
+        items.extend(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+
+def _key(application: dict[str, Any]) -> ApiKey:
+    source = application["source"]
+    return (source["account_id"], source["region"], source["api_id"])
+
+
+def read_lifecycle(stack: Service, lifecycle: Lifecycle) -> LifecycleSeen:
+    every = {_key(a): a for a in _all_pages(stack, "")}
+    retired_answer = _all_pages(stack, "&status=retired")
+    definitions: dict[ApiKey, dict[str, Any] | None] = {}
+    for key, (stage, _) in lifecycle.mutation.changed.items():
+        application = every.get(key)
+        found = [d for d in (application or {}).get("definitions", []) if d["stage"] == stage]
+        definitions[key] = found[0] if found else None
+    return LifecycleSeen(
+        retired={_key(a) for a in retired_answer if a.get("status") == "retired"},
+        retired_answered=len(retired_answer),
+        statuses=Counter(str(a.get("status", "(none)")) for a in every.values()),
+        definitions=definitions,
+    )
+
+
+def execute_run(
+    stack: Service,
+    endpoint: SimulatedEndpoint,
+    phases: Phases,
+    profiles: ThreadProfiles | None = None,
+) -> Figures:
+    """Queue a run over HTTP, claim it, and execute it as a scheduler process would (under
+    `profiles` when given)."""
     connection = f"{API}/connections/{stack.connection_id}/auto-onboard"
     queued = _ok(stack.client.post(f"{connection}/runs", headers=stack.headers), 202)
     run_id = runs.claim_queued_run(stack.database, worker=WORKER, now=utcnow())
@@ -356,11 +598,13 @@ def execute_run(stack: Service, endpoint: SimulatedEndpoint, phases: Phases) -> 
     endpoint.reset()
     stack.pool.reset()
     phases.reset()
+    stack.engine.timeline.reset()
     throttles_before = stack.engine.clients.throttles
     endpoint_cpu = endpoint.stats()["cpu_seconds"]
     with RssSampler() as rss:
         cpu, started = time.process_time(), time.perf_counter()
-        runs.execute(stack.database, stack.services, run_id, worker=WORKER)
+        with profiles if profiles is not None else nullcontext():
+            runs.execute(stack.database, stack.services, run_id, worker=WORKER)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     checkouts = stack.pool.figures
     stack.pool.reset()  # what follows (reading the run, counting the rows) is not the run's
@@ -397,6 +641,7 @@ def execute_run(stack: Service, endpoint: SimulatedEndpoint, phases: Phases) -> 
         checkouts=checkouts,
         stored=_stored(stack.database),
         store_ends=[end - discovery_end for end in checkouts.marked_ends],
+        timeline=stack.engine.timeline.summary(started, discovery_end),
     )
 
 
@@ -415,12 +660,47 @@ def _stored(database: Database) -> dict[str, int]:
 
 
 def one_repetition(
-    org: SimOrganization, endpoint: SimulatedEndpoint, in_flight: int
+    org: SimOrganization,
+    endpoint: SimulatedEndpoint,
+    in_flight: int,
+    lifecycle: Lifecycle,
+    *,
+    seed: int,
+    profile: Path | None = None,
 ) -> list[Figures]:
-    """A fresh database: run 1, then run 2."""
+    """A fresh database: run 1, run 2; the organization changes; run 3. With `profile`, one
+    more run like run 2 under cProfile (not in the figures) before the change."""
     phases = Phases(endpoint)
     with service(org, in_flight=in_flight, on_discovered=phases.discovered) as stack:
-        return [execute_run(stack, endpoint, phases) for _ in range(2)]
+        first = execute_run(stack, endpoint, phases)
+        second = execute_run(stack, endpoint, phases)
+        if profile is not None:
+            profiles = ThreadProfiles()
+            profiled = execute_run(stack, endpoint, phases, profiles)
+            _print_profile(profiles, profiled, profile)
+        changed = endpoint.mutate(seed)
+        try:
+            if changed != {
+                "changed": len(lifecycle.mutation.changed),
+                "deleted": len(lifecycle.mutation.deleted),
+            }:
+                raise RuntimeError(f"the endpoint changed {changed}, the benchmark expects other")
+            third = execute_run(stack, endpoint, phases)
+            third.seen = read_lifecycle(stack, lifecycle)
+        finally:
+            endpoint.restore()
+        return [first, second, third]
+
+
+def _print_profile(profiles: ThreadProfiles, figures: Figures, path: Path) -> None:
+    stats = profiles.stats()
+    stats.dump_stats(path)
+    print(
+        f"\nrun 2 again under cProfile (thread CPU time; {figures.wall:.2f} s wall, "
+        f"{figures.cpu:.2f} s CPU with the profiler's own cost): stats in {path}"
+    )
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(r"app/|botocore/(endpoint|client|auth|parsers)", 30)
 
 
 # ------------------------------------------------------------------------------ floors
@@ -456,21 +736,36 @@ def _resources_quota(busiest_account: int) -> float:
     return max(0.0, busiest_account - RESOURCES_QUOTA_BURST) / RESOURCES_QUOTA_RATE
 
 
+def _busiest_start(org: SimOrganization, latency: float, assumed: bool) -> float:
+    """The earliest its busiest account-region can be listed: its account is known once the
+    ListAccounts page that holds it has come (pages come one after the other), and reached
+    one AssumeRole later (when sessions are not cached). The quota's time only starts then."""
+    if not org.apis:
+        return 0.0
+    (account_id, _), _apis = max(org.apis.items(), key=lambda item: len(item[1]))
+    order = [account.account_id for account in org.accounts]
+    page = order.index(account_id) // LIST_ACCOUNTS_PAGE if account_id in order else 0
+    # DescribeOrganization, then AssumeRole (central) when not cached, the pages through its
+    # own, then AssumeRole (child) when not cached.
+    return (1 + (2 if assumed else 0) + page + 1) * latency
+
+
 def floors(
-    figures: Figures, org: SimOrganization, expected: Expected, latency: float, in_flight: int
+    figures: Figures, org: SimOrganization, chain: int, latency: float, in_flight: int
 ) -> tuple[Floor, Floor, Floor]:
-    """The whole run's floor, and discovery's and onboarding's apart."""
+    """The whole run's floor, and discovery's and onboarding's apart (`chain`: the longest run
+    of calls one API takes after discovery, one after the other)."""
     pages = math.ceil(len(org.accounts) / LIST_ACCOUNTS_PAGE)
     assumed = figures.calls["sts:AssumeRole"] > 0
     # AssumeRole (central) -> ListAccounts pages -> AssumeRole (child) -> GetRestApis ->
     # GetStages -> GetBasePathMappings (DescribeOrganization beside ListAccounts, a domain's
     # ListRoutingRules beside its mappings); then one API's calls, one after the other.
     discovery_chain = (pages + (2 if assumed else 0) + 3) * latency
-    onboarding_chain = expected.onboarding_chain * latency if figures.onboarding_calls else 0.0
+    onboarding_chain = chain * latency if figures.onboarding_calls else 0.0
     discovery = Floor(
         discovery_chain,
         sum(figures.discovery_calls.values()) * latency / in_flight,
-        _quota(figures.discovery_busiest),
+        _busiest_start(org, latency, assumed) + _quota(figures.discovery_busiest),
     )
     # Discovery makes no GetResources call: the bucket is full when onboarding starts.
     resources = _resources_quota(figures.onboarding_get_resources_busiest)
@@ -520,21 +815,23 @@ def report(
     repetitions: list[list[Figures]],
     org: SimOrganization,
     expected: Expected,
+    lifecycle: Lifecycle,
     latency: float,
     in_flight: int,
 ) -> list[str]:
     """Print the figures (medians over repetitions); return what did not match expectations."""
     problems: list[str] = []
-    names = ("run 1 (onboards)", "run 2 (nothing new)")
-    per_run = [[rep[i] for rep in repetitions] for i in range(2)]
+    names = ("run 1 (onboards)", "run 2 (nothing new)", "run 3 (changes)")
+    per_run = [[rep[i] for rep in repetitions] for i in range(3)]
+    chains = (expected.onboarding_chain, 0, lifecycle.chain)
     medians = "median of " + str(len(repetitions)) if len(repetitions) > 1 else "one repetition"
     print(f"\nfigures ({medians}; CPU and RSS are this process, the endpoint has its own)")
 
     def row(label: str, value: Callable[[Figures], float], fmt: str) -> tuple[str, ...]:
         return (label, *(format(_median(value(f) for f in figures), fmt) for figures in per_run))
 
-    def floor_values(f: Figures) -> tuple[float, ...]:
-        whole, discovery, onboarding = floors(f, org, expected, latency, in_flight)
+    def floor_values(f: Figures, chain: int) -> tuple[float, ...]:
+        whole, discovery, onboarding = floors(f, org, chain, latency, in_flight)
         # Onboarding starts when discovery has ended, so the sum of their floors is one too
         # (a weaker one where both assume a full quota bucket in the same account-region).
         design = max(whole.value, discovery.value + onboarding.value)
@@ -554,8 +851,8 @@ def report(
 
     def floor_row(label: str, index: int, ratio: bool) -> tuple[str, ...]:
         cells = []
-        for figures in per_run:
-            values = [floor_values(f)[index] for f in figures]
+        for figures, chain in zip(per_run, chains, strict=True):
+            values = [floor_values(f, chain)[index] for f in figures]
             if ratio:
                 values = [f.wall / v if v else 0.0 for f, v in zip(figures, values, strict=True)]
             cells.append(format(_median(values), ".2f"))
@@ -632,10 +929,11 @@ def report(
     discovery_ops = sorted(
         {op for figures in per_run for f in figures for op in f.discovery_calls}
         | set(expected.discovery_by_operation)
+        | set(lifecycle.discovery_by_operation)
     )
     _table(
         [
-            ("", *names, "expected"),
+            ("", *names, "expected", "run 3 expected"),
             *(
                 (
                     op,
@@ -644,6 +942,7 @@ def report(
                         for figures in per_run
                     ),
                     str(expected.discovery_by_operation[op]),
+                    str(lifecycle.discovery_by_operation[op]),
                 )
                 for op in discovery_ops
             ),
@@ -697,11 +996,17 @@ def report(
             ("", *names),
             ("status", *(f.run["status"] for f in last)),
             *((name, *(str(f.run[name]) for f in last)) for name in COUNTERS),
+            *(
+                (name, *(str(f.run.get(name, "-")) for f in last))
+                for name in LIFECYCLE_COUNTERS
+                if name not in COUNTERS
+            ),
             ("errors", *(str(len(f.run["errors"])) for f in last)),
         ]
     )
+    _report_lifecycle(per_run[2], lifecycle)
     for index, f in enumerate(last):
-        whole, discovery, onboarding = floors(f, org, expected, latency, in_flight)
+        whole, discovery, onboarding = floors(f, org, chains[index], latency, in_flight)
         print(f"\n{names[index]}, last repetition")
         print(f"  floor, whole run            {whole}")
         print(f"  floor, discovery            {discovery}")
@@ -716,6 +1021,9 @@ def report(
         )
         print(f"  DB held by                  {held}")
         print(f"  stored                      {json.dumps(f.stored, sort_keys=True)}")
+        print("  discovery's time:")
+        for line in f.timeline:
+            print(f"  {line}")
         errors = f.run["errors"]
         if errors and all(_management_refusal(error, org) for error in errors):
             print(
@@ -725,9 +1033,18 @@ def report(
         elif errors:
             print(f"  first errors                {errors[:3]}")
 
-    for rep, (first, second) in enumerate(repetitions, start=1):
+    for rep, (first, second, third) in enumerate(repetitions, start=1):
         where = f"repetition {rep}"
-        for name, figures in zip(names, (first, second), strict=True):
+        problems += _lifecycle_problems(f"{where}, run 3", third, lifecycle, org)
+        if second.onboarding_calls:
+            after = ", ".join(
+                f"{op} {n}" for op, n in sorted(second.onboarding_by_operation.items())
+            )
+            problems.append(
+                f"{where}: run 2 (nothing changed) made {second.onboarding_calls} calls after "
+                f"discovery ({after}), none expected"
+            )
+        for name, figures in zip(names[:2], (first, second), strict=True):
             unexpected = [e for e in figures.run["errors"] if not _management_refusal(e, org)]
             if unexpected or figures.run["status"] not in {"succeeded", "partial"}:
                 problems.append(f"{where}, {name}: {figures.run['status']}, {unexpected[:3]}")
@@ -757,7 +1074,7 @@ def report(
                 f"{where}: onboarding made {first.onboarding_calls} calls, fewer than the "
                 f"{expected.onboarding_calls} expected"
             )
-        for name, figures in zip(names, (first, second), strict=True):
+        for name, figures in zip(names[:2], (first, second), strict=True):
             for op in sorted(set(figures.discovery_calls) | set(expected.discovery_by_operation)):
                 made, wanted = figures.discovery_calls[op], expected.discovery_by_operation[op]
                 # A session assumed in run 1 may still serve run 2.
@@ -769,6 +1086,7 @@ def report(
                 problems.append(
                     f"{where}, {name}: {figures.throttled_errors} throttled errors reached the run"
                 )
+    _headline(per_run, org, chains, latency, in_flight)
     print(
         f"\nexpected: {expected.apis} APIs, {expected.operations} operations in "
         f"{expected.sources.total()} definitions {json.dumps(dict(expected.sources))}, at least "
@@ -777,6 +1095,163 @@ def report(
         "the busiest account"
     )
     return problems
+
+
+def _report_lifecycle(figures: list[Figures], lifecycle: Lifecycle) -> None:
+    mutation = lifecycle.mutation
+    print(
+        f"\nrun 3: between runs 2 and 3 the organization changed: {len(mutation.changed)} APIs "
+        f"({CHANGED_SHARE:.0%}) got a new deployment on one stage serving one more operation, "
+        f"{len(mutation.deleted)} ({DELETED_SHARE:.0%}) were deleted"
+    )
+    print(
+        "AWS calls by operation, run 3 (median): made, and planned (discovery + re-reading "
+        "each changed stage)"
+    )
+    ops = sorted({op for f in figures for op in f.calls} | set(lifecycle.planned))
+    _table(
+        [
+            ("", "made", "after discovery", "planned", "plan: discovery", "plan: changed stages"),
+            *(
+                (
+                    op,
+                    format(_median(f.calls[op] for f in figures), ".0f"),
+                    format(_median(f.onboarding_by_operation[op] for f in figures), ".0f"),
+                    str(lifecycle.planned[op]),
+                    str(lifecycle.discovery_by_operation[op]),
+                    str(lifecycle.sync_by_operation[op]),
+                )
+                for op in ops
+            ),
+            (
+                "total",
+                format(_median(f.total_calls for f in figures), ".0f"),
+                format(_median(f.onboarding_calls for f in figures), ".0f"),
+                str(lifecycle.planned.total()),
+                str(lifecycle.discovery_by_operation.total()),
+                str(lifecycle.sync_by_operation.total()),
+            ),
+        ]
+    )
+    last = figures[-1]
+    seen = last.seen
+    counters = {name: last.run.get(name, "-") for name in LIFECYCLE_COUNTERS}
+    expected = {
+        "synced": lifecycle.listed,
+        "definitions_changed": len(mutation.changed),
+        "retired": len(mutation.deleted),
+        "orphaned": 0,
+        "restored": 0,
+    }
+    print(
+        "the service's answer (last repetition): run counters "
+        + ", ".join(f"{name} {counters[name]} (expected {expected[name]})" for name in counters)
+    )
+    if seen is not None:
+        new_versions = sum(
+            1
+            for key, definition in seen.definitions.items()
+            if definition is not None
+            and definition.get("deployment_id") == mutation.changed[key][1]
+            and definition.get("version", 1) > 1
+        )
+        print(
+            f"  applications by status {json.dumps(dict(seen.statuses), sort_keys=True)}; "
+            f"GET /applications?status=retired answered {seen.retired_answered}, of them "
+            f"{len(seen.retired & mutation.deleted)} of the {len(mutation.deleted)} deleted APIs "
+            f"retired ({len(seen.retired - mutation.deleted)} others); {new_versions} of the "
+            f"{len(mutation.changed)} changed APIs have a new definition version of the stage"
+        )
+
+
+def _lifecycle_problems(
+    where: str, figures: Figures, lifecycle: Lifecycle, org: SimOrganization
+) -> list[str]:
+    """What run 3 and the service's answers after it got wrong."""
+    problems: list[str] = []
+    mutation = lifecycle.mutation
+    run = figures.run
+    unexpected = [e for e in run["errors"] if not _management_refusal(e, org)]
+    if unexpected or run["status"] not in {"succeeded", "partial"}:
+        problems.append(f"{where}: {run['status']}, {unexpected[:3]}")
+    if run["discovered"] != lifecycle.listed or run["onboarded"]:
+        problems.append(
+            f"{where}: discovered {run['discovered']} of {lifecycle.listed} APIs still listed, "
+            f"onboarded {run['onboarded']} (none expected)"
+        )
+    expected_counters = {
+        "synced": lifecycle.listed,
+        "definitions_changed": len(mutation.changed),
+        "retired": len(mutation.deleted),
+    }
+    for name, wanted in expected_counters.items():
+        if name in run and run[name] != wanted:
+            problems.append(f"{where}: the run's {name} is {run[name]}, {wanted} expected")
+    for op in sorted(set(figures.calls) | set(lifecycle.planned)):
+        made, planned = figures.calls[op], lifecycle.planned[op]
+        if made > planned or (made < planned and op != "sts:AssumeRole"):
+            problems.append(f"{where}: made {made} {op} calls, {planned} planned")
+    seen = figures.seen
+    if seen is None:
+        return [*problems, f"{where}: the applications were not read"]
+    missing = sorted(mutation.deleted - seen.retired)
+    if missing:
+        problems.append(
+            f"{where}: {len(missing)} of the {len(mutation.deleted)} deleted APIs' applications "
+            f"are not retired (GET /applications?status=retired), e.g. {missing[:3]}"
+        )
+    extra = sorted(seen.retired - mutation.deleted)
+    if extra:
+        problems.append(f"{where}: {len(extra)} applications retired wrongly, e.g. {extra[:3]}")
+    wrong: list[str] = []
+    for key, (stage, deployment_id) in sorted(mutation.changed.items()):
+        definition = seen.definitions.get(key)
+        if definition is None:
+            wrong.append(f"{key[2]} {stage}: no definition")
+        elif definition.get("deployment_id") != deployment_id or definition.get("version", 1) < 2:
+            wrong.append(
+                f"{key[2]} {stage}: version {definition.get('version')} of deployment "
+                f"{definition.get('deployment_id')}, not a new version of {deployment_id}"
+            )
+        elif definition.get("operations") != lifecycle.operations[key]:
+            wrong.append(
+                f"{key[2]} {stage}: {definition.get('operations')} operations, "
+                f"{lifecycle.operations[key]} expected"
+            )
+    if wrong:
+        problems.append(
+            f"{where}: {len(wrong)} of the {len(mutation.changed)} changed APIs have no right "
+            f"new definition version, e.g. {wrong[:3]}"
+        )
+    return problems
+
+
+def _headline(
+    per_run: list[list[Figures]],
+    org: SimOrganization,
+    chains: tuple[int, ...],
+    latency: float,
+    in_flight: int,
+) -> None:
+    """Each run's wall time against its floor, run 2's against discovery's, prominently."""
+    print()
+    names = ("run 1 (onboards)", "run 2 (nothing changed)", "run 3 (changes)")
+    for name, figures, chain in zip(names, per_run, chains, strict=True):
+        wall = _median(f.wall for f in figures)
+        floor = _median(
+            max(w.value, d.value + o.value)
+            for w, d, o in (floors(f, org, chain, latency, in_flight) for f in figures)
+        )
+        print(f"  {name:<24} {wall:6.2f} s, floor {floor:6.2f} s: {wall / floor:.2f}x")
+    second = per_run[1]
+    wall = _median(f.wall for f in second)
+    floor = _median(floors(f, org, 0, latency, in_flight)[1].value for f in second)
+    ratio = wall / floor if floor else 0.0
+    verdict = "met" if ratio <= RUN2_TARGET else "NOT MET"
+    print(
+        f"  ==> RUN 2 (nothing changed): {wall:.2f} s / discovery floor {floor:.2f} s = "
+        f"{ratio:.2f}x (target {RUN2_TARGET}x: {verdict})"
+    )
 
 
 def _management_refusal(error: dict[str, Any], org: SimOrganization) -> bool:
@@ -812,12 +1287,19 @@ def main() -> None:
         action="store_true",
         help="the central role in a delegated administrator's account, not the management's",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="one more run like run 2 under cProfile (thread CPU time), its stats to FILE",
+    )
     args = parser.parse_args()
 
     org = build_organization(
         args.accounts, args.regions, seed=args.seed, delegated_admin=args.delegated_admin
     )
     expected = expected_of(org, args.no_summary_share)
+    lifecycle = lifecycle_of(org, args.seed, args.no_summary_share)
     print(
         f"organization: {args.accounts} accounts x {args.regions} regions, {expected.apis} APIs "
         f"({expected.operations} operations in {expected.sources.total()} stage definitions); "
@@ -844,21 +1326,28 @@ def main() -> None:
             os.environ.pop(variable, None)
         repetitions = []
         for index in range(args.repeat):
-            done = one_repetition(org, endpoint, args.in_flight)
+            done = one_repetition(
+                org, endpoint, args.in_flight, lifecycle, seed=args.seed, profile=args.profile
+            )
             print(
                 f"repetition {index + 1}: run 1 {done[0].wall:.2f} s "
                 f"({done[0].run['status']}, {done[0].run['onboarded']} onboarded), "
-                f"run 2 {done[1].wall:.2f} s ({done[1].run['status']})",
+                f"run 2 {done[1].wall:.2f} s ({done[1].run['status']}), "
+                f"run 3 {done[2].wall:.2f} s ({done[2].run['status']})",
                 flush=True,
             )
             repetitions.append(done)
-    problems = report(repetitions, org, expected, args.latency, args.in_flight)
+    problems = report(repetitions, org, expected, lifecycle, args.latency, args.in_flight)
     if problems:
         print("\nNOT AS EXPECTED:")
         for problem in problems:
             print(f"  {problem}")
         raise SystemExit(1)
-    print("check: every API onboarded once, with its operations; run 2 onboarded nothing")
+    print(
+        "check: every API onboarded once, with its operations; run 2 onboarded and re-read "
+        "nothing; run 3 retired every deleted API and gave every changed stage a new "
+        "definition version, with the calls planned"
+    )
 
 
 if __name__ == "__main__":

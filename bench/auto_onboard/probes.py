@@ -5,14 +5,21 @@
   events `checkout` and `checkin`.
 - `RssSampler`: the process's peak resident memory during one run (ru_maxrss only knows the
   peak since the process started).
+- `Timeline`: when a run's discovery reached each account and listed each account-region, and
+  how long each of its AWS calls took (of which waiting for the engine's own quota bucket).
+- `ThreadProfiles`: cProfile in every thread started meanwhile (and the calling one), timed
+  by each thread's own CPU clock, so it says which functions spend the process's CPU.
 """
 
 from __future__ import annotations
 
+import cProfile
+import pstats
 import resource
 import sys
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -119,3 +126,128 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak_mb = max(self.peak_mb, _rss_mb())
+
+
+Place = tuple[str, str]  # account, region
+
+
+@dataclass
+class Timeline:
+    """Discovery's phases in one run, on the perf_counter clock."""
+
+    open: bool = False  # during discovery: calls are timed only then
+    pages: list[float] = field(default_factory=list)  # when each page of accounts arrived
+    listed: dict[str, float] = field(default_factory=dict)  # account: when its page arrived
+    reached: dict[str, tuple[float, float]] = field(default_factory=dict)  # account
+    regions: dict[Place, tuple[float, float]] = field(default_factory=dict)
+    calls: dict[Place, list[float]] = field(default_factory=lambda: defaultdict(list))
+    waits: dict[Place, float] = field(default_factory=lambda: defaultdict(float))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.pages.clear()
+            self.listed.clear()
+            self.reached.clear()
+            self.regions.clear()
+            self.calls.clear()
+            self.waits.clear()
+
+    def summary(self, started: float, discovered: float) -> list[str]:
+        """What took discovery's time, as lines (seconds from the run's start)."""
+        lines: list[str] = []
+        if not self.regions:
+            return ["  (no region listed)"]
+        if self.pages:
+            lines.append(
+                f"  pages of accounts         {len(self.pages)}: arrived at "
+                + ", ".join(f"{page - started:.2f}" for page in self.pages)
+                + " s"
+            )
+        reach_ends = sorted(end for _, end in self.reached.values())
+        if reach_ends:
+            lines.append(
+                f"  accounts reached          {len(reach_ends)}: first "
+                f"{reach_ends[0] - started:.2f} s, half by "
+                f"{reach_ends[len(reach_ends) // 2] - started:.2f} s, last "
+                f"{reach_ends[-1] - started:.2f} s"
+            )
+        starts = sorted(start for start, _ in self.regions.values())
+        ends = sorted(end for _, end in self.regions.values())
+        lines.append(
+            f"  account-regions listed    {len(starts)}: started from {starts[0] - started:.2f}"
+            f" s to {starts[-1] - started:.2f} s; half ended by "
+            f"{ends[len(ends) // 2] - started:.2f} s, 99% by "
+            f"{ends[min(len(ends) - 1, int(len(ends) * 0.99))] - started:.2f} s, last "
+            f"{ends[-1] - started:.2f} s; discovery returned at {discovered - started:.2f} s"
+        )
+        every = [t for times in self.calls.values() for t in times]
+        waited = sum(self.waits.values())
+        if every:
+            lines.append(
+                f"  calls                     {len(every)}: mean "
+                f"{sum(every) / len(every) * 1000:.1f} ms each (of which waiting for the "
+                "engine's quota bucket "
+                f"{waited / len(every) * 1000:.1f} ms), median "
+                f"{sorted(every)[len(every) // 2] * 1000:.1f} ms, longest "
+                f"{max(every) * 1000:.1f} ms"
+            )
+        busiest = max(self.calls, key=lambda place: len(self.calls[place]))
+        last = max(self.regions, key=lambda place: self.regions[place][1])
+        for label, place in (("busiest account-region", busiest), ("last to end", last)):
+            start, end = self.regions.get(place, (started, started))
+            times = self.calls.get(place, [])
+            reach = self.reached.get(place[0])
+            listed = self.listed.get(place[0])
+            queued = (
+                f"; its account listed at {listed - started:.2f} s, its task started at "
+                f"{reach[0] - started:.2f} s, reached at {reach[1] - started:.2f} s"
+                if reach and listed
+                else ""
+            )
+            mean = sum(times) / len(times) * 1000 if times else 0.0
+            lines.append(
+                f"  {label:<25} {place[0]} {place[1]}: {len(times)} calls one after the other"
+                f" from {start - started:.2f} s to {end - started:.2f} s ({end - start:.2f} s"
+                f"{queued}); a call took {mean:.1f} ms on average, of which "
+                f"{self.waits.get(place, 0.0) / max(1, len(times)) * 1000:.1f} ms waiting for "
+                "the engine's quota bucket"
+            )
+        return lines
+
+
+class ThreadProfiles:
+    """cProfile (by thread CPU time) in the calling thread and every thread started within."""
+
+    def __init__(self) -> None:
+        self.profiles: list[cProfile.Profile] = []
+        self._lock = threading.Lock()
+
+    def _start(self, _frame: FrameType, _event: str, _arg: Any) -> None:
+        profile = cProfile.Profile(time.thread_time)
+        with self._lock:
+            self.profiles.append(profile)
+        sys.setprofile(None)
+        profile.enable()
+
+    def __enter__(self) -> ThreadProfiles:
+        threading.setprofile(self._start)
+        main = cProfile.Profile(time.thread_time)
+        self.profiles.append(main)
+        main.enable()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.profiles[0].disable()
+        threading.setprofile(None)
+
+    def stats(self) -> pstats.Stats:
+        with self._lock:
+            profiles = list(self.profiles)
+        stats = pstats.Stats(profiles[0])
+        for profile in profiles[1:]:
+            try:
+                stats.add(profile)
+            except TypeError:  # a thread that made no call while profiled
+                continue
+        return stats

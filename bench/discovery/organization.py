@@ -62,6 +62,11 @@ class SimApi:
     created: int
     tags: tuple[tuple[str, str], ...]
     stages: tuple[SimStage, ...]
+    # Operations added to the API after the organization was built (mutate), each a GET with no
+    # authorization at /<path> (a WebSocket route key <path>), and the deployments made then,
+    # in order: the nth new deployment serves the first n added operations.
+    added_paths: tuple[str, ...] = ()
+    new_deployments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -598,8 +603,50 @@ def surface_of(api: SimApi) -> SimSurface:
         for n in range(rng.choice((0, 0, 1, 1, 2)))
     )
     if api.protocol == "REST":
-        return _rest_surface(rng, api.api_id[:6], authorizers)
-    return _v2_surface(rng, api.protocol, authorizers)
+        surface = _rest_surface(rng, api.api_id[:6], authorizers)
+    else:
+        surface = _v2_surface(rng, api.protocol, authorizers)
+    return _with_added(api, surface) if api.added_paths else surface
+
+
+ADDED_METHOD = SimMethod("GET", "NONE", None, False)
+
+
+def _with_added(api: SimApi, surface: SimSurface) -> SimSurface:
+    """The draft with the operations added since the organization was built, last."""
+    if api.protocol == "REST":
+        root = api.api_id[:6]
+        added = tuple(
+            SimResource(f"ad{index:04d}", root, path, f"/{path}", (ADDED_METHOD,))
+            for index, path in enumerate(api.added_paths)
+        )
+        return replace(surface, resources=(*surface.resources, *added))
+    routes = tuple(
+        SimRoute(
+            f"ad{index:04d}",
+            path if api.protocol == "WEBSOCKET" else f"GET /{path}",
+            "NONE",
+            None,
+            False,
+        )
+        for index, path in enumerate(api.added_paths)
+    )
+    return replace(surface, routes=(*surface.routes, *routes))
+
+
+def _added_served(api: SimApi, deployment_id: str) -> int:
+    """How many of the added operations a deployment serves (0 for the original ones)."""
+    if deployment_id in api.new_deployments:
+        return api.new_deployments.index(deployment_id) + 1
+    return 0
+
+
+def deployed_routes(api: SimApi, surface: SimSurface, deployment_id: str) -> list[SimRoute]:
+    """The routes of one deployment of an HTTP or WebSocket API (a stage's export): the
+    draft's, less the added ones it was made before."""
+    served = _added_served(api, deployment_id)
+    original = len(surface.routes) - len(api.added_paths)
+    return list(surface.routes[: original + served])
 
 
 # ------------------------------------------------------------------ deployments (REST)
@@ -629,8 +676,15 @@ def deployed_methods(
     api: SimApi, surface: SimSurface, deployment_id: str
 ) -> list[tuple[str, SimMethod]]:
     """(resource path, method) of one deployment: the draft's, less the last methods added
-    when the deployment is behind it. A canary's deployment is the draft itself."""
-    methods = [(r.path, m) for r in surface.resources for m in r.methods]
+    when the deployment is behind it. A canary's deployment is the draft itself (as the
+    organization was built). A deployment made by `mutate` serves the draft of then: the
+    original operations and the added ones up to its own."""
+    original = len(surface.resources) - len(api.added_paths)
+    methods = [(r.path, m) for r in surface.resources[:original] for m in r.methods]
+    served = _added_served(api, deployment_id)
+    if served:
+        added = surface.resources[original : original + served]
+        return methods + [(r.path, m) for r in added for m in r.methods]
     if any(stage.canary_deployment_id == deployment_id for stage in api.stages):
         return methods
     rng = random.Random(f"deployment:{api.api_id}:{deployment_id}")
@@ -668,3 +722,74 @@ def resource_policy(api: SimApi) -> dict[str, object] | None:
     if roll < RESTRICTING_POLICY_SHARE + OPEN_POLICY_SHARE:
         return {"Version": "2012-10-17", "Statement": [allow]}
     return None
+
+
+# ------------------------------------------------------------------ the organization changes
+# Between two runs (the auto-onboard benchmark's run 3): of the reachable accounts' APIs, this
+# share gets a new deployment on one of its stages, serving one more operation, and this share
+# is deleted (only APIs no custom domain maps or routes to: AWS refuses to delete those).
+CHANGED_SHARE = 0.05
+DELETED_SHARE = 0.01
+ApiKey = tuple[str, str, str]  # account, region, API id
+
+
+@dataclass(frozen=True)
+class Mutation:
+    organization: SimOrganization  # as it is afterwards
+    changed: dict[ApiKey, tuple[str, str]]  # the stage given a new deployment, and its id
+    deleted: frozenset[ApiKey]
+
+
+def mutate(org: SimOrganization, seed: int = 7) -> Mutation:
+    """The organization after some of its APIs were redeployed or deleted; deterministic."""
+    rng = random.Random(f"mutation:{seed}")
+    reachable = {account.account_id for account in org.reachable_accounts()}
+    listed = [
+        ((account, region, api.api_id), api)
+        for (account, region), apis in org.apis.items()
+        if account in reachable
+        for api in apis
+    ]
+    mapped = {
+        (account, region, target)
+        for (account, region), domains in org.domains.items()
+        for domain in domains
+        for target in [m.api_id for m in domain.mappings] + [r.api_id for r in domain.rules]
+    }
+    deletable = [key for key, _ in listed if key not in mapped]
+    deleted = frozenset(
+        rng.sample(deletable, min(len(deletable), max(1, round(DELETED_SHARE * len(listed)))))
+        if listed
+        else ()
+    )
+    kept = [(key, api) for key, api in listed if key not in deleted]
+    count = min(len(kept), max(1, round(CHANGED_SHARE * len(listed)))) if kept else 0
+    changed: dict[ApiKey, tuple[str, str]] = {}
+    replaced: dict[ApiKey, SimApi] = {}
+    for key, api in rng.sample(kept, count):
+        index = rng.randrange(len(api.stages))
+        stage = api.stages[index]
+        taken = set(deployment_ids(api))
+        deployment_id = _short_id(rng)
+        while deployment_id in taken:
+            deployment_id = _short_id(rng)
+        stages = list(api.stages)
+        stages[index] = replace(
+            stage, deployment_id=deployment_id, updated=stage.updated + 30 * 86_400
+        )
+        replaced[key] = replace(
+            api,
+            stages=tuple(stages),
+            added_paths=(*api.added_paths, f"added-{len(api.added_paths)}"),
+            new_deployments=(*api.new_deployments, deployment_id),
+        )
+        changed[key] = (stage.name, deployment_id)
+    apis = {
+        (account, region): [
+            replaced.get((account, region, api.api_id), api)
+            for api in apis
+            if (account, region, api.api_id) not in deleted
+        ]
+        for (account, region), apis in org.apis.items()
+    }
+    return Mutation(replace(org, apis=apis), changed, deleted)

@@ -21,6 +21,9 @@ per account and region get a 429 TooManyRequestsException, as AWS's control-plan
 and so do GetResources calls past AWS's own quota for them: 5 every 2 seconds per account, all
 regions together (rate 2.5/s, burst 5), on top of the first. Calls are counted per operation
 (`/__stats`); `/__mark` starts a second count beside the first, for the phases of a run.
+`/__mutate?seed=` changes the organization between runs (organization.mutate: some APIs get a
+new deployment on one stage, serving one more operation, some are deleted and answer 404),
+`/__restore` brings the original back.
 
 Clients find it through the standard `AWS_ENDPOINT_URL`. The service is read from the SigV4
 credential scope, the account from the access key id (the simulated STS encodes it there).
@@ -40,7 +43,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,8 +66,10 @@ from bench.discovery.organization import (
     SimSurface,
     build_organization,
     deployed_methods,
+    deployed_routes,
     deployment_ids,
     has_api_summary,
+    mutate,
     resource_policy,
     surface_of,
 )
@@ -264,14 +269,24 @@ class SimulatedAws:
         self.marked: _Marked | None = None
         self.buckets: dict[tuple[str, str], TokenBucket] = {}
         self.resources_buckets: dict[str, TokenBucket] = {}
+        self.original = organization
         self.surfaces: dict[str, SimSurface] = {}
         self.deployments: dict[str, dict[str, int]] = {}  # API id: deployment id: created
         self.summaries: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.by_id: dict[tuple[str, str], dict[str, SimApi]] = defaultdict(dict)
+        self.set_organization(organization)
+        self.members = {account.account_id for account in organization.accounts}
+
+    def set_organization(self, organization: SimOrganization) -> None:
+        """Serve `organization` from now on (the original, or it after `mutate`)."""
+        self.org = organization
+        self.surfaces.clear()
+        self.deployments.clear()
+        self.summaries.clear()
+        self.by_id = defaultdict(dict)
         for key, apis in organization.apis.items():
             for api in apis:
                 self.by_id[key][api.api_id] = api
-        self.members = {account.account_id for account in organization.accounts}
 
     def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = {
@@ -335,6 +350,15 @@ class SimulatedAws:
             return _json({})
         if target.startswith("/__mark"):
             self.mark()
+            return _json({})
+        if target.startswith("/__mutate"):
+            # The organization changes (bench.discovery.organization.mutate, of the original).
+            seed = int(parse_qs(urlsplit(target).query).get("seed", ["7"])[0])
+            mutation = mutate(self.original, seed)
+            self.set_organization(mutation.organization)
+            return _json({"changed": len(mutation.changed), "deleted": len(mutation.deleted)})
+        if target.startswith("/__restore"):
+            self.set_organization(self.original)
             return _json({})
         authorization = headers.get("authorization", "")
         try:
@@ -787,6 +811,10 @@ class SimulatedAws:
         if api.protocol == "REST":
             # A stage's export is its deployment's API, which may be behind the draft.
             methods = deployed_methods(api, surface, found.deployment_id)
+        else:
+            surface = replace(
+                surface, routes=tuple(deployed_routes(api, surface, found.deployment_id))
+            )
         return Reply(200, self._export(api, region, stage, surface, methods))
 
     def _deployments(self, api: SimApi) -> dict[str, int]:
@@ -1230,6 +1258,15 @@ class SimulatedEndpoint:
     def mark(self) -> None:
         """From now on `stats()["since_mark"]` counts calls beside the totals."""
         self._get("/__mark")
+
+    def mutate(self, seed: int) -> dict[str, int]:
+        """The organization changes as `organization.mutate(original, seed)` says."""
+        changed: dict[str, int] = self._get(f"/__mutate?seed={seed}")
+        return changed
+
+    def restore(self) -> None:
+        """The organization as it was built."""
+        self._get("/__restore")
 
     def stop(self) -> None:
         self.process.terminate()
