@@ -344,3 +344,46 @@ def test_a_run_reads_again_only_the_stage_whose_deployment_changed(
         "exposure_increased",
         "definition_changed",
     ]
+
+
+def test_a_suspended_account_orphans_its_applications_and_active_again_restores_them(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    database: Database,
+    run_services: RunServices,
+    central: str,
+    aws_answers: dict[tuple[str, str], Any],
+) -> None:
+    # moto's accounts are never suspended: ListAccounts answers as AWS does for one that is
+    # (State SUSPENDED, the field AWS added beside the older Status).
+    saved_schedule(client, tenant, central, **{**DAILY_US, "regions": ["eu-west-1"]})
+    run_once(client, tenant, central, database, run_services)
+    suspended = org.account_id_named("payments-prod")
+    accounts = boto3.client("organizations").list_accounts()["Accounts"]
+
+    def listing(params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Accounts": [
+                {**account, "State": "SUSPENDED" if account["Id"] == suspended else "ACTIVE"}
+                for account in accounts
+            ]
+        }
+
+    aws_answers[("organizations", "ListAccounts")] = listing
+    run = run_once(client, tenant, central, database, run_services)
+
+    payments = [a for a in applications(client, tenant) if a["source"]["account_id"] == suspended]
+    assert payments
+    assert {a["status"] for a in payments} == {"orphaned"}
+    assert run["orphaned"] == len(payments)
+    [change] = [c for c in changes(client, tenant, payments[0]["id"]) if c["kind"] == "orphaned"]
+    assert change["details"]["reason"] == "the account is suspended"
+
+    aws_answers.clear()  # active again
+    again = run_once(client, tenant, central, database, run_services)
+
+    assert again["restored"] == len(payments)
+    assert {
+        a["status"] for a in applications(client, tenant) if a["source"]["account_id"] == suspended
+    } == {"active"}
