@@ -51,7 +51,13 @@ from app.integrations.aws.discovery import AccountNotReached, DiscoveryEngine, R
 from app.integrations.aws.errors import AwsError
 from app.integrations.aws.protections import instance_mutual_tls, stage_protections
 from app.lifecycle import changes
-from app.models import Application, ApplicationDefinition, ApplicationInstance, Tenant
+from app.models import (
+    Application,
+    ApplicationDefinition,
+    ApplicationInstance,
+    Connection,
+    Tenant,
+)
 from app.models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -464,13 +470,10 @@ def onboard(
     )
 
 
-def add_instances(
-    *,
-    session: Session,
-    application: Application,
-    selection: InstanceSelection,
-    services: Services,
-) -> Application:
+def connection_of(
+    session: Session, application: Application, *, detail: str, hint: str
+) -> Connection:
+    """The application's connection, or a 409 `connection_deleted` saying what that stops."""
     connection = (
         None
         if application.connection_id is None
@@ -479,11 +482,24 @@ def add_instances(
         )
     )
     if connection is None:
-        raise _connection_deleted(
-            "The connection that onboarded this application was deleted; its instances can "
-            "no longer be checked against AWS.",
-            hint="Delete the application and onboard the API again through a connection.",
-        )
+        raise _connection_deleted(detail, hint=hint)
+    return connection
+
+
+def add_instances(
+    *,
+    session: Session,
+    application: Application,
+    selection: InstanceSelection,
+    services: Services,
+) -> Application:
+    connection = connection_of(
+        session,
+        application,
+        detail="The connection that onboarded this application was deleted; its instances can "
+        "no longer be checked against AWS.",
+        hint="Delete the application and onboard the API again through a connection.",
+    )
     target = target_of(connection, services.box, services.context)
     known_stages = [definition.stage for definition in application.current_definitions]
     session.commit()

@@ -31,8 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.applications import service as applications
-from app.connections import service as connections
-from app.core.errors import ConflictError, ValidationFailedError
+from app.core.errors import ValidationFailedError
 from app.discovery.service import target_of, upstream
 from app.integrations.aws.apigateway import DiscoveredApi, add_domains, describe_api
 from app.integrations.aws.credentials import AccountStatus
@@ -532,21 +531,14 @@ def sync(
     *, session: Session, application: Application, services: applications.Services, keep: int
 ) -> Synced:
     """`POST /applications/{id}/sync`: ask AWS now, then write what changed."""
-    connection = (
-        None
-        if application.connection_id is None
-        else connections.ConnectionRepository(session, application.tenant_id).find(
-            application.connection_id
-        )
+    connection = applications.connection_of(
+        session,
+        application,
+        detail="The connection that onboarded this application was deleted; it cannot be "
+        "synced with AWS.",
+        hint="A run of another connection that reaches its account restores it; or delete "
+        "the application and onboard the API again through a connection.",
     )
-    if connection is None:
-        raise ConflictError(
-            "The connection that onboarded this application was deleted; it cannot be "
-            "synced with AWS.",
-            code="connection_deleted",
-            hint="A run of another connection that reaches its account restores it; or delete "
-            "the application and onboard the API again through a connection.",
-        )
     target = target_of(connection, services.box, services.context)
     stored = states_of(application)
     stages = instance_stages(application)

@@ -291,36 +291,6 @@ class _PriorityTasks:
             thread.join()
 
 
-class _Tasks:
-    """Tasks that may add tasks; `wait` returns when all are done."""
-
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
-        self._pool = pool
-        self._pending = 0
-        self._done = threading.Condition()
-
-    def submit(self, function: Callable[..., object], *args: Any) -> None:
-        with self._done:
-            self._pending += 1
-        self._pool.submit(self._run, carry(function), args)
-
-    def _run(self, function: Callable[..., object], args: tuple[Any, ...]) -> None:
-        try:
-            function(*args)
-        except Exception:
-            logger.exception("discovery task failed unexpectedly")
-        finally:
-            with self._done:
-                self._pending -= 1
-                if self._pending == 0:
-                    self._done.notify_all()
-
-    def wait(self) -> None:
-        with self._done:
-            while self._pending:
-                self._done.wait()
-
-
 class DiscoveryEngine:
     def __init__(
         self,
@@ -362,14 +332,16 @@ class DiscoveryEngine:
     def _accounts(self, spec: CredentialSpec, context: ProbeContext) -> list[AccountStatus]:
         source = spec.accounts(replace(context, sessions=self.sessions))
         accounts: list[AccountStatus] = []
-        with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="accounts") as pool:
-            tasks = _Tasks(pool)
+        tasks = _PriorityTasks(self.max_in_flight, "accounts")
+        try:
             for page in source.account_pages():
                 for account in page:
                     accounts.append(account)
                     if account.status in (None, "ACTIVE"):
                         tasks.submit(self._reach, source, account)
             tasks.wait()
+        finally:
+            tasks.close()
         return accounts
 
     @staticmethod
