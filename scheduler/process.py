@@ -79,9 +79,12 @@ class Scheduler:
         self._unrecorded: dict[uuid.UUID, runs.RunOutcome] = {}
         self._recording = threading.Lock()  # one writer of held results at a time
         self._database_away = False
-        # When the latest attempt that reached the database began (monotonic): a failure of
-        # an attempt begun earlier is older news and does not mark the database away again.
+        # When the latest attempt that reached the database began, and the latest that found
+        # it away (monotonic): poll and heartbeat overlap, and an attempt's news is only as
+        # new as its start. A failure begun before the last success does not mark the
+        # database away again; a success begun before the last failure does not say it is back.
         self._answered_from = float("-inf")
+        self._away_from = float("-inf")
         self._stopping = threading.Event()
         # Polls never overlap (max_instances=1) and a late one is not repeated (coalesce).
         self._aps = BackgroundScheduler(
@@ -284,6 +287,7 @@ class Scheduler:
             stale = began is not None and began < self._answered_from
             if not stale:
                 self._database_away = True
+                self._away_from = max(self._away_from, time.monotonic() if began is None else began)
         if stale:
             logger.info(
                 "auto-onboard scheduler %s begun while the database was away failed; "
@@ -301,6 +305,8 @@ class Scheduler:
 
     def _reached(self, began: float) -> None:
         with self._lock:
+            if began < self._away_from:
+                return  # it reached the database before the failure that found it away
             self._answered_from = max(self._answered_from, began)
             was_away, self._database_away = self._database_away, False
         if was_away:

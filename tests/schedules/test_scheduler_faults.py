@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from app.core.config import Settings
 from app.core.db import Database
@@ -308,3 +309,26 @@ def _central_connection(client: TestClient, tenant: TenantWithKey, name: str = "
         credential_type="central_role",
         central_role_arn="arn:aws:iam::111111111111:role/APIsecCentralRole",
     )
+
+
+def test_overlapping_poll_and_heartbeat_say_each_outage_and_its_end_once(
+    own_database: Database, run_services: RunServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A poll and a heartbeat overlap: an attempt's news is as new as its start. A success
+    begun before the failure that found the database away does not say it is back, nor does
+    a failure begun before the success that found it back say it is away again."""
+    caplog.set_level(logging.INFO)
+    scheduler = scheduler_on(own_database, run_services)
+    refused = OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    def said(text: str) -> int:
+        return sum(text in record.getMessage() for record in caplog.records)
+
+    scheduler._failed("heartbeat", refused, began=2.0)  # the outage, found at 2.0
+    scheduler._reached(1.0)  # a poll begun at 1.0, before the outage, ends now
+    assert said("answers again") == 0
+    scheduler._reached(3.0)  # the next poll: back
+    scheduler._failed("heartbeat", refused, began=2.5)  # begun during the outage, ends now
+    scheduler._reached(4.0)
+    assert said("answers again") == 1
+    assert said("is unreachable") == 1
