@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -163,10 +164,15 @@ def needs_write(application: Application, api: DiscoveredApi, *, domains_known: 
 def read_stages(
     access: RegionAccess, api: DiscoveredApi, stages: Iterable[str], max_bytes: int
 ) -> tuple[StageDefinition, ...]:
+    """What each stage serves now; a definition AWS cannot give is the error onboarding
+    answers for it (`definition_too_large`, ...)."""
     reader = StageReader(
         call=access.call, client_for=access.client_for, api=api, max_bytes=max_bytes
     )
-    return tuple(reader.read(stage) for stage in stages)
+    try:
+        return tuple(reader.read(stage) for stage in stages)
+    except DefinitionError as exc:
+        raise applications.definition_failed(exc, api, max_bytes) from None
 
 
 # ------------------------------------------------------------------------------ writing
@@ -419,11 +425,28 @@ def apply(
     if synced.definitions_changed or synced.instances_retired or synced.restored:
         application.updated_at = now
     session.flush()
-    session.refresh(application, ["definitions"])
+    if synced.definitions_changed:
+        session.refresh(application, ["definitions"])
     return synced
 
 
 # ------------------------------------------------------------------------------ many at once
+# (application id, account id, region) of an application a run changed without AWS.
+Changed = tuple[uuid.UUID, str, str]
+
+
+def _candidates(session: Session, *where: Any) -> list[Any]:
+    """The few columns a run compares, for every application matching `where`: no ORM rows
+    (and none of their instances or definitions) for the many that do not change."""
+    return list(
+        session.execute(
+            select(
+                Application.id, Application.account_id, Application.region, Application.api_id
+            ).where(*where)
+        )
+    )
+
+
 def retire_unlisted(
     session: Session,
     *,
@@ -431,28 +454,28 @@ def retire_unlisted(
     reached: set[tuple[str, str]],
     listed: set[tuple[str, str, str]],
     now: datetime,
-) -> list[uuid.UUID]:
+) -> list[Changed]:
     """Retire the tenant's applications in the account-regions a discovery listed completely
-    whose API it did not list; their ids."""
-    if not reached:
-        return []
-    accounts = {account for account, _ in reached}
-    retired = []
-    for start in range(0, len(sorted(accounts)), 500):
-        chunk = sorted(accounts)[start : start + 500]
-        candidates = session.scalars(
-            select(Application).where(
-                Application.tenant_id == tenant_id,
-                Application.account_id.in_(chunk),
-                Application.status != RETIRED,
-            )
+    whose API it did not list."""
+    accounts = sorted({account for account, _ in reached})
+    gone = [
+        row
+        for start in range(0, len(accounts), 500)
+        for row in _candidates(
+            session,
+            Application.tenant_id == tenant_id,
+            Application.account_id.in_(accounts[start : start + 500]),
+            Application.status != RETIRED,
         )
-        for application in candidates:
-            key = (application.account_id, application.region, application.api_id)
-            if (application.account_id, application.region) in reached and key not in listed:
-                application.last_synced_at = now
-                if retire(session, application, now=now):
-                    retired.append(application.id)
+        if (row.account_id, row.region) in reached
+        and (row.account_id, row.region, row.api_id) not in listed
+    ]
+    retired: list[Changed] = []
+    for row in gone:
+        application = session.get_one(Application, row.id)
+        application.last_synced_at = now
+        if retire(session, application, now=now):
+            retired.append((row.id, row.account_id, row.region))
     session.flush()
     return retired
 
@@ -464,28 +487,27 @@ def orphan_unreached(
     connection_id: uuid.UUID,
     accounts: list[AccountStatus],
     now: datetime,
-) -> list[uuid.UUID]:
+) -> list[Changed]:
     """An organization's listing is complete: the connection's applications in an account
-    it no longer lists, or one suspended or closed, are orphaned; their ids."""
+    it no longer lists, or one suspended or closed, are orphaned."""
     states = {account.account_id: (account.status or "").upper() for account in accounts}
-    orphaned = []
-    candidates = session.scalars(
-        select(Application).where(
-            Application.tenant_id == tenant_id,
-            Application.connection_id == connection_id,
-            Application.status == ACTIVE,
-        )
-    )
-    for application in candidates:
-        state = states.get(application.account_id)
+    orphaned: list[Changed] = []
+    for row in _candidates(
+        session,
+        Application.tenant_id == tenant_id,
+        Application.connection_id == connection_id,
+        Application.status == ACTIVE,
+    ):
+        state = states.get(row.account_id)
         if state is None:
             reason = "the account is no longer in the organization"
         elif state in _GONE_ACCOUNT_STATES:
             reason = f"the account is {state.lower().replace('_', ' ')}"
         else:
             continue
+        application = session.get_one(Application, row.id)
         if orphan(session, application, reason=reason, now=now):
-            orphaned.append(application.id)
+            orphaned.append((row.id, row.account_id, row.region))
     session.flush()
     return orphaned
 
@@ -559,11 +581,8 @@ def sync(
         problems: list[AwsFailure] = []
         if with_domains:
             add_domains(call=access.call, client_for=access.client_for, api=api, problems=problems)
-        limit = services.max_definition_bytes
-        try:
-            reads = read_stages(access, api, changed_stages(api, stored, stages), limit)
-        except DefinitionError as exc:
-            raise applications.definition_failed(exc, api, limit) from None
+        changed = changed_stages(api, stored, stages)
+        reads = read_stages(access, api, changed, services.max_definition_bytes)
         return _Reading(api=api, reads=reads, domains_known=not problems)
 
     try:

@@ -53,7 +53,7 @@ from app.core.security import SecretBox
 from app.discovery.service import DiscoveryTarget, target_of, upstream
 from app.integrations.aws.apigateway import DiscoveredApi
 from app.integrations.aws.credentials import CentralRoleCredentials, ProbeContext
-from app.integrations.aws.definitions import DefinitionError, StageDefinition
+from app.integrations.aws.definitions import StageDefinition
 from app.integrations.aws.discovery import (
     DiscoveryEngine,
     DiscoveryResult,
@@ -851,10 +851,7 @@ def _inspect(work: _Work, onboarding: applications.Services, job: _Job) -> _Insp
     limit = onboarding.max_definition_bytes
 
     def read(access: RegionAccess) -> tuple[StageDefinition, ...]:
-        try:
-            return lifecycle.read_stages(access, job.api, job.reread, limit)
-        except DefinitionError as exc:
-            raise applications.definition_failed(exc, job.api, limit) from None
+        return lifecycle.read_stages(access, job.api, job.reread, limit)
 
     try:
         reads = onboarding.engine.in_region(
@@ -1000,7 +997,7 @@ def _reconcile(
         retired = lifecycle.retire_unlisted(
             session, tenant_id=work.tenant.id, reached=reached, listed=listed, now=now
         )
-        orphaned: list[uuid.UUID] = []
+        orphaned: list[lifecycle.Changed] = []
         if isinstance(work.target.spec, CentralRoleCredentials):
             orphaned = lifecycle.orphan_unreached(
                 session,
@@ -1009,17 +1006,8 @@ def _reconcile(
                 accounts=found.accounts,
                 now=now,
             )
-        where = {
-            row.id: (row.account_id, row.region)
-            for row in session.execute(
-                select(Application.id, Application.account_id, Application.region).where(
-                    Application.id.in_([*retired, *orphaned])
-                )
-            )
-        }
-    for what, ids in (("retired", retired), ("orphaned", orphaned)):
-        for application_id in ids:
-            account_id, region = where[application_id]
+    for what, changed in (("retired", retired), ("orphaned", orphaned)):
+        for application_id, account_id, region in changed:
             tally.bump(account_id, region, what)
             tally.changed(application_id)
 
