@@ -207,9 +207,10 @@ class Timeline:
             )
             mean = sum(times) / len(times) * 1000 if times else 0.0
             lines.append(
-                f"  {label:<25} {place[0]} {place[1]}: {len(times)} calls one after the other"
+                f"  {label:<25} {place[0]} {place[1]}: {len(times)} calls"
                 f" from {start - started:.2f} s to {end - started:.2f} s ({end - start:.2f} s"
-                f"{queued}); a call took {mean:.1f} ms on average, of which "
+                f"{queued}); a call took {mean:.1f} ms on average (its stage listings "
+                "several at once), of which "
                 f"{self.waits.get(place, 0.0) / max(1, len(times)) * 1000:.1f} ms waiting for "
                 "the engine's quota bucket"
             )

@@ -23,10 +23,23 @@ from app.integrations.aws.errors import AwsError, AwsFailure
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+U = TypeVar("U")
 ClientFor = Callable[[str], Any]
 # Operations with a quota of their own besides the control plane's: AWS's fixed quota for
 # GetResources is 5 requests every 2 seconds per account.
 GET_RESOURCES = "GetResources"
+
+
+class Each(Protocol):
+    """Applies `function` to every item and returns the results in the items' order, one
+    after the other or several at once (discovery spreads a large region's stage listings
+    over idle workers); the first exception raised is raised."""
+
+    def __call__(self, function: Callable[[T], U], items: list[T], /) -> list[U]: ...
+
+
+def one_by_one(function: Callable[[T], U], items: list[T], /) -> list[U]:
+    return [function(item) for item in items]
 
 
 class Call(Protocol):
@@ -476,19 +489,25 @@ def _add_domain(api: DiscoveredApi, domain: CustomDomain) -> None:
 
 # ------------------------------------------------------------------------------ one region
 def _with_stages(
-    apis: list[DiscoveredApi], fetch: Callable[[DiscoveredApi], list[DiscoveredStage]]
+    apis: list[DiscoveredApi],
+    fetch: Callable[[DiscoveredApi], list[DiscoveredStage]],
+    each: Each = one_by_one,
 ) -> list[DiscoveredApi]:
-    kept = []
-    for api in apis:
+    def stages_of(api: DiscoveredApi) -> list[DiscoveredStage] | None:
         try:
-            api.stages = fetch(api)
+            return fetch(api)
         except AwsError as exc:
             if exc.failure.code != "not_found":
                 raise
             # Deleted between the listing and this request: it no longer exists.
             logger.info("API %s in %s vanished while it was listed", api.api_id, api.region)
-            continue
-        kept.append(api)
+            return None
+
+    kept = []
+    for api, stages in zip(apis, each(stages_of, apis), strict=True):
+        if stages is not None:
+            api.stages = stages
+            kept.append(api)
     return kept
 
 
@@ -499,17 +518,19 @@ def list_region(
     account_id: str,
     region: str,
     problems: list[AwsFailure] | None = None,
+    each: Each = one_by_one,
 ) -> list[DiscoveredApi]:
     """Every API of one account and region, with stages, instance URLs and custom domains.
 
     A custom domain that cannot be read is left out and its failure appended to `problems`;
     the APIs and the other domains still list (an `aws_timeout` still ends the region).
+    `each` lists the APIs' stages (one GetStages per API: most of a large region's calls).
     """
     v1, v2 = client_for("apigateway"), client_for("apigatewayv2")
     rest = [_rest_api(item, account_id, region) for item in _v1_pages(call, v1.get_rest_apis)]
     others = [_v2_api(item, account_id, region) for item in _v2_pages(call, v2.get_apis)]
-    rest = _with_stages(rest, lambda api: _rest_stages(call, v1, api))
-    others = _with_stages(others, lambda api: _v2_stages(call, v2, api))
+    rest = _with_stages(rest, lambda api: _rest_stages(call, v1, api), each)
+    others = _with_stages(others, lambda api: _v2_stages(call, v2, api), each)
     # Custom domains matter only where there are APIs to map to; most regions have none.
     if rest:
         _rest_domains(call, v1, v2, {api.api_id: api for api in rest}, problems)

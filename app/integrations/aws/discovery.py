@@ -40,7 +40,9 @@ from app.integrations.aws.apigateway import (
     Call,
     ClientFor,
     DiscoveredApi,
+    Each,
     list_region,
+    one_by_one,
 )
 from app.integrations.aws.credentials import (
     AccountSource,
@@ -81,7 +83,13 @@ GET_RESOURCES_BURST = 5
 _REACH_FIRST = float("inf")
 RegionStatus = Literal["ok", "not_enabled", "denied_by_policy", "failed"]
 REGION_DENIED = "region_denied_by_policy"
+# A region with this many APIs per helper lends its stage listings (one GetStages per API) to
+# idle workers, up to SPREAD_HELPERS of them: one request at a time (a round trip each) is
+# slower than its quota allows, and the largest region sets when discovery ends.
+SPREAD_PER_HELPER = 20
+SPREAD_HELPERS = 3
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class AccountNotReached(LookupError):
@@ -253,6 +261,56 @@ class _PriorityTasks:
         with self._done:
             self._pending += 1
         self._queue.put((-priority, next(self._order), carry(function), args))
+
+    def spread(self, enter: Callable[[], Any]) -> Each:
+        """An `Each` whose items are also taken by up to SPREAD_HELPERS helper tasks, queued
+        with as many items as priority (as a region's task is queued with its expected APIs),
+        each running inside `enter()` (e.g. the region's credentials). The calling task takes
+        items too, so it never waits on a helper that has not started."""
+
+        def each(function: Callable[[T], U], items: list[T], /) -> list[U]:
+            helpers = min(SPREAD_HELPERS, len(items) // SPREAD_PER_HELPER)
+            if helpers == 0:
+                return one_by_one(function, items)
+            results: list[Any] = [None] * len(items)
+            pending = list(enumerate(items))[::-1]
+            failures: list[BaseException] = []
+            taken = threading.Condition()
+            running = 0
+
+            def take() -> None:
+                nonlocal running
+                while True:
+                    with taken:
+                        if not pending or failures:
+                            return
+                        index, item = pending.pop()
+                        running += 1
+                    try:
+                        results[index] = function(item)
+                    except BaseException as exc:  # raised again by the calling task
+                        with taken:
+                            failures.append(exc)
+                    finally:
+                        with taken:
+                            running -= 1
+                            taken.notify_all()
+
+            def helper() -> None:
+                with enter():
+                    take()
+
+            for _ in range(helpers):
+                self.submit(helper, priority=len(items))
+            take()
+            with taken:
+                while running:
+                    taken.wait()
+            if failures:
+                raise failures[0]
+            return results
+
+        return each
 
     def _work(self) -> None:
         while True:
@@ -515,7 +573,8 @@ class DiscoveryEngine:
 
         def region_task(session: AwsSession, account_id: str, region: str) -> None:
             with within(context.region_deadline()):
-                self._region(clients, session, account_id, region, record)
+                each = tasks.spread(lambda: clients.acting_as(session))
+                self._region(clients, session, account_id, region, record, each)
 
         # One queue: reaching an account (one AssumeRole, or none when cached) goes before any
         # region's listing, so that an account listed on a late page is not queued behind the
@@ -544,6 +603,7 @@ class DiscoveryEngine:
         account_id: str,
         region: str,
         record: Callable[[RegionOutcome], None],
+        each: Each = one_by_one,
     ) -> None:
         problems: list[AwsFailure] = []
         try:
@@ -554,6 +614,7 @@ class DiscoveryEngine:
                     account_id=account_id,
                     region=region,
                     problems=problems,
+                    each=each,
                 )
         except AwsError as exc:
             record(RegionOutcome(account_id, region, region_status(exc.failure), error=exc.failure))
