@@ -22,6 +22,7 @@ from app.core.routing import MethodNotAllowedMiddleware
 from app.core.security import build_secret_box
 from app.discovery.router import router as discovery_router
 from app.discovery.service import DiscoveryCache
+from app.events.router import router as events_router
 from app.integrations.aws.discovery import DiscoveryEngine
 from app.lifecycle.router import router as lifecycle_router
 from app.operations.router import router as operations_router
@@ -29,6 +30,7 @@ from app.schedules.router import router as schedules_router
 from app.setup.router import router as setup_router
 from app.tenants.router import router as tenants_router
 from app.web.router import router as web_router
+from app.webhooks.router import router as webhooks_router
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,8 @@ def create_app(
         applications_router,
         lifecycle_router,
         schedules_router,
+        events_router,
+        webhooks_router,
     ):
         api.include_router(document_problems(router))
     app.include_router(api)

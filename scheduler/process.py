@@ -33,14 +33,17 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 
-from app.core.config import Settings
-from app.core.db import Database
+from app.core.config import Mode, Settings
+from app.core.db import Database, DatabaseWatch, database_unreachable
+from app.core.observability import Metrics
 from app.core.security import SecretBox
 from app.integrations.aws.discovery import DiscoveryEngine
 from app.models.base import utcnow
 from app.schedules import runs
 from app.schedules.runs import Clock, RunServices
+from app.webhooks.delivery import Deliverer, DeliveryMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ class Scheduler:
         services: RunServices,
         clock: Clock = utcnow,
         worker: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         settings = services.settings
         self.database = database
@@ -78,15 +82,33 @@ class Scheduler:
         # and heartbeat until it does, and kept alive by the heartbeat meanwhile.
         self._unrecorded: dict[uuid.UUID, runs.RunOutcome] = {}
         self._recording = threading.Lock()  # one writer of held results at a time
-        self._database_away = False
-        # When the latest attempt that reached the database began, and the latest that found
-        # it away (monotonic): poll and heartbeat overlap, and an attempt's news is only as
-        # new as its start. A failure begun before the last success does not mark the
-        # database away again; a success begun before the last failure does not say it is back.
-        self._answered_from = float("-inf")
-        self._away_from = float("-inf")
+        # One line when the database goes away, one when it answers again, whichever of the
+        # poll, the heartbeat and the delivery loop finds it so.
+        self.watch = DatabaseWatch(
+            "auto-onboard scheduler", extra={"worker": self.worker}, log=logger
+        )
         self._stopping = threading.Event()
         # Polls never overlap (max_instances=1) and a late one is not repeated (coalesce).
+        # Webhook deliveries: claimed and attempted on threads of their own, beside the runs.
+        hooks = DeliveryMetrics()
+        if metrics is not None:
+            hooks = DeliveryMetrics(
+                attempted=lambda outcome: metrics.webhook_attempts.labels(outcome).inc(),
+                oldest_pending=metrics.webhook_oldest_pending.set,
+            )
+        self.deliverer = Deliverer(
+            database=database,
+            box=services.box,
+            worker=self.worker,
+            production=settings.mode is Mode.PRODUCTION,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            threads=settings.webhook_delivery_threads,
+            per_endpoint=settings.webhook_per_endpoint_in_flight,
+            poll_seconds=settings.webhook_poll_seconds,
+            clock=clock,
+            metrics=hooks,
+            watch=self.watch,
+        )
         self._aps = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -105,6 +127,7 @@ class Scheduler:
             self.beat, IntervalTrigger(seconds=self._heartbeat_seconds), id="heartbeat"
         )
         self._aps.start()
+        self.deliverer.start()
         logger.info(
             "auto-onboard scheduler started",
             extra={"worker": self.worker, "poll_seconds": self.poll_seconds},
@@ -119,6 +142,8 @@ class Scheduler:
         their results can no longer overwrite the interrupted runs).
         """
         grace = self.stop_grace_seconds if grace_seconds is None else grace_seconds
+        # Attempts under way end by themselves (an unrecorded one is attempted again later).
+        self.deliverer.stop()
         # Polls from now on only write held results; runs that end write theirs without
         # waiting for the database (what they cannot write is held, and written below).
         self._stopping.set()
@@ -243,7 +268,7 @@ class Scheduler:
                 try:
                     runs.record(self.database, outcome)
                 except Exception as exc:
-                    if runs.database_unreachable(exc):
+                    if database_unreachable(exc):
                         raise
                     logger.exception(
                         "auto-onboard run result could not be written; it is dropped",
@@ -275,52 +300,25 @@ class Scheduler:
     def _failed(
         self, job: str, exc: Exception, *, then: str | None = None, began: float | None = None
     ) -> None:
-        """One line per job while the database is away (it is retried anyway), a traceback
-        for anything else. A job begun before another reached the database (poll and
-        heartbeat overlap) failed on the outage that has ended: it does not mark the database
-        away again, so "answers again" is said once per outage."""
-        then = then or f"the next {job} tries again"
-        if not runs.database_unreachable(exc):
-            logger.exception("auto-onboard scheduler %s failed; %s", job, then)
-            return
-        with self._lock:
-            stale = began is not None and began < self._answered_from
-            if not stale:
-                self._database_away = True
-                self._away_from = max(self._away_from, time.monotonic() if began is None else began)
-        if stale:
-            logger.info(
-                "auto-onboard scheduler %s begun while the database was away failed; "
-                "it has answered since",
-                job,
-                extra={"worker": self.worker},
-            )
-            return
-        logger.warning(
-            "auto-onboard scheduler: the database is unreachable (%s); %s",
-            runs.describe_unreachable(exc),
-            then,
-            extra={"worker": self.worker},
-        )
+        self.watch.failed(job, exc, then=then, began=began)
 
     def _reached(self, began: float) -> None:
-        with self._lock:
-            if began < self._away_from:
-                return  # it reached the database before the failure that found it away
-            self._answered_from = max(self._answered_from, began)
-            was_away, self._database_away = self._database_away, False
-        if was_away:
-            logger.info(
-                "auto-onboard scheduler: the database answers again", extra={"worker": self.worker}
-            )
+        self.watch.reached(began)
 
 
 def build(
-    settings: Settings, database: Database, box: SecretBox, *, engine: DiscoveryEngine | None = None
+    settings: Settings,
+    database: Database,
+    box: SecretBox,
+    *,
+    engine: DiscoveryEngine | None = None,
+    metrics: Metrics | None = None,
 ) -> Scheduler:
     engine = engine or DiscoveryEngine(max_in_flight=settings.aws_max_concurrency)
     return Scheduler(
-        database=database, services=RunServices(engine=engine, box=box, settings=settings)
+        database=database,
+        services=RunServices(engine=engine, box=box, settings=settings),
+        metrics=metrics,
     )
 
 
@@ -328,7 +326,13 @@ def build(
 def embedded(app: FastAPI) -> Iterator[Scheduler]:
     """The scheduler inside the API process (`onboarder serve` in embedded mode, the demo)."""
     state = app.state
-    scheduler = build(state.settings, state.db, state.secret_box, engine=state.discovery)
+    scheduler = build(
+        state.settings,
+        state.db,
+        state.secret_box,
+        engine=state.discovery,
+        metrics=state.metrics,
+    )
     scheduler.start()
     # Run-now in this process starts at once instead of at the next poll.
     state.wake_scheduler = scheduler.wake
@@ -343,7 +347,10 @@ def run(settings: Settings, box: SecretBox) -> int:
     """`onboarder scheduler`: poll until SIGINT or SIGTERM, then stop within the grace period
     plus `STOP_WRITE_SECONDS`."""
     database = Database.for_settings(settings)
-    scheduler = build(settings, database, box)
+    metrics = Metrics()
+    if settings.scheduler_metrics_port is not None:
+        start_http_server(settings.scheduler_metrics_port, registry=metrics.registry)
+    scheduler = build(settings, database, box, metrics=metrics)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

@@ -130,6 +130,7 @@ class CapturingHandler(logging.Handler):
 
 LOG_CAPTURE = CapturingHandler()
 ISSUED_API_KEYS: list[str] = []
+ISSUED_WEBHOOK_SECRETS: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -156,8 +157,16 @@ def _record_issued_api_keys() -> Iterator[None]:
         ISSUED_API_KEYS.append(new_key.plaintext)
         return new_key
 
+    from app.webhooks.service import new_secret
+
+    def recording_secret() -> str:
+        secret = new_secret()
+        ISSUED_WEBHOOK_SECRETS.append(secret)
+        return secret
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("app.tenants.service.generate_api_key", recording)
+        patch.setattr("app.webhooks.service.new_secret", recording_secret)
         yield
 
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import COLLECTED_OTHER_TESTS, ISSUED_API_KEYS, LOG_CAPTURE
+from tests.conftest import (
+    COLLECTED_OTHER_TESTS,
+    ISSUED_API_KEYS,
+    ISSUED_WEBHOOK_SECRETS,
+    LOG_CAPTURE,
+)
 from tests.core.test_concurrency import LEAKY_REQUEST_ID
 
 
@@ -25,6 +30,17 @@ def test_no_api_key_appears_in_any_log_line() -> None:
         leaks = [index for index, line in enumerate(LOG_CAPTURE.lines) if secret_part in line]
         # Report where, never the line itself: it holds the key.
         assert not leaks, f"an API key leaked into {len(leaks)} log line(s), e.g. #{leaks[0]}"
+
+
+@pytest.mark.audit
+def test_no_webhook_secret_appears_in_any_log_line() -> None:
+    if len(COLLECTED_OTHER_TESTS) < 5:
+        pytest.skip("the audit needs the rest of the suite in the same run")
+    assert ISSUED_WEBHOOK_SECRETS, "the run made no webhook secret: the audit would prove nothing"
+    for secret in ISSUED_WEBHOOK_SECRETS:
+        key = secret.removeprefix("whsec_")
+        leaks = [index for index, line in enumerate(LOG_CAPTURE.lines) if key in line]
+        assert not leaks, f"a webhook secret leaked into {len(leaks)} log line(s), e.g. #{leaks[0]}"
 
 
 @pytest.mark.audit

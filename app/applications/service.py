@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, raiseload
 
 from app.applications.schemas import ApplicationCreate, InstanceSelection
+from app.applications.views import primary
 from app.connections import service as connections
 from app.core.errors import (
     ConflictError,
@@ -676,19 +677,6 @@ def _definition_not_found(application: Application, detail: str) -> NotFoundErro
         f"{', '.join(stages) or 'none'}.",
         code="definition_not_found",
         hint="GET /applications/{id} lists each stage's definition and its version.",
-    )
-
-
-def first_stage(instances: Iterable[Any]) -> str | None:
-    """The stage of the first instance: its definition is the application's `definition`."""
-    return next((instance.stage for instance in instances), None)
-
-
-def primary(definitions: list[Any], instances: Iterable[Any]) -> Any:
-    """The current definition of the first instance's stage (else the first there is)."""
-    stage = first_stage(instances)
-    return next(
-        (d for d in definitions if d.stage == stage), definitions[0] if definitions else None
     )
 
 

@@ -142,8 +142,11 @@ def delete_connection(connection: ValidConnection, session: SessionDep) -> None:
 
 @router.post("/{connection_id}/test", response_model=ConnectionTestRead)
 def test_saved_connection(
-    connection: ValidConnection, context: ProbeContextDep, box: SecretBoxDep
+    connection: ValidConnection,
+    context: ProbeContextDep,
+    box: SecretBoxDep,
+    session: SessionDep,
 ) -> ConnectionTestRead:
     result = service.probe(spec=service.spec_of(connection, box), context=context)
-    service.record_test(connection=connection, result=result)
+    service.record_test(session=session, connection=connection, result=result)
     return to_test_read(result)

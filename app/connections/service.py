@@ -14,6 +14,7 @@ from app.core.errors import ConflictError, ValidationFailedError
 from app.core.pagination import paginate
 from app.core.repository import TenantRepository
 from app.core.security import SecretBox
+from app.events import service as events
 from app.integrations.aws.credentials import (
     DEFAULT_CHILD_ROLE_NAME,
     CredentialSpec,
@@ -203,13 +204,33 @@ def probe(*, spec: CredentialSpec, context: ProbeContext) -> ProbeResult:
     return result
 
 
-def record_test(*, connection: Connection, result: ProbeResult) -> None:
+def record_test(*, session: Session, connection: Connection, result: ProbeResult) -> None:
+    """The test's result on the connection; a failed test is a `connection.failed` event."""
     connection.status = "ok" if result.ok else "failed"
     connection.last_tested_at = utcnow()
     connection.last_error_code = result.error.code if result.error else None
     if result.ok:
         connection.account_id = result.account_id
         connection.arn = result.arn
+        return
+    error = result.error
+    events.emit(
+        session,
+        tenant_id=connection.tenant_id,
+        type=events.CONNECTION_FAILED,
+        occurred_at=connection.last_tested_at,
+        data={
+            "connection_id": str(connection.id),
+            "name": connection.name,
+            "credential_type": connection.credential_type,
+            "code": error.code if error else None,
+            "message": error.message if error else None,
+            "hint": error.hint if error else None,
+            "failed_checks": [check.name for check in result.checks if not check.ok],
+            "summary": f"Connection {connection.name} failed its test"
+            + (f": {error.message}" if error else "."),
+        },
+    )
 
 
 def partition_of(connection: Connection) -> str:

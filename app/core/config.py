@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     # A running run says it is alive this often; one silent for run_timeout_seconds is failed.
     run_heartbeat_seconds: float = Field(default=30.0, gt=0)
     run_timeout_seconds: float = Field(default=300.0, gt=0)
+    # Webhook deliveries: an attempt that gets no 2xx answer within this is failed (and tried
+    # again later).
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    # Attempts one scheduler process makes at once, and at most this many to one endpoint (a
+    # slow receiver holds no more threads than that).
+    webhook_delivery_threads: int = Field(default=16, ge=1, le=256)
+    webhook_per_endpoint_in_flight: int = Field(default=4, ge=1, le=64)
+    # How often a scheduler looks for due deliveries when it has nothing under way.
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # `onboarder scheduler` serves its Prometheus metrics (webhook deliveries) on this port.
+    scheduler_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("encryption_keys", mode="before")
     @classmethod
@@ -119,8 +130,11 @@ class Settings(BaseSettings):
     @property
     def pool_size(self) -> int:
         """Database connections per process: every worker thread holds at most one at a time,
-        each scheduler run one, and the scheduler's poll, heartbeat and /readyz one each."""
-        return self.db_pool_size or self.http_threads + self.scheduler_max_runs + 3
+        each scheduler run one, each webhook delivery thread one, and the scheduler's poll,
+        heartbeat, delivery claims and /readyz one each."""
+        return self.db_pool_size or (
+            self.http_threads + self.scheduler_max_runs + self.webhook_delivery_threads + 4
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -23,6 +23,8 @@ import functools
 import inspect
 import logging
 import math
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +34,8 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -216,3 +220,82 @@ async def get_db_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_db_session)]
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database did not answer (down, restarting, network, no free
+    connection), as opposed to refusing what was asked: worth trying again later."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def describe_unreachable(exc: BaseException) -> str:
+    """One line on why the database did not answer, for a log line without a traceback."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
+class DatabaseWatch:
+    """What a process's background jobs (the scheduler's poll and heartbeat, the webhook
+    delivery loop) say when the database does not answer: a warning for each job that finds
+    it away (they are retried anyway), one line when it answers again, a traceback for any
+    other failure.
+
+    Jobs overlap, and a job's news is only as new as its start (`began`, monotonic): a failure
+    begun before the latest success does not mark the database away again, and a success
+    begun before the failure that found it away does not say it is back, so "answers again" is
+    said once per outage.
+    """
+
+    def __init__(
+        self, who: str, *, extra: dict[str, Any] | None = None, log: logging.Logger = logger
+    ) -> None:
+        self.who, self.extra, self.log = who, extra or {}, log
+        self._lock = threading.Lock()
+        self._away = False
+        self._answered_from = float("-inf")
+        self._away_from = float("-inf")
+
+    @property
+    def away(self) -> bool:
+        with self._lock:
+            return self._away
+
+    def failed(
+        self, job: str, exc: BaseException, *, then: str | None = None, began: float | None = None
+    ) -> None:
+        then = then or f"the next {job} tries again"
+        if not database_unreachable(exc):
+            self.log.exception("%s %s failed; %s", self.who, job, then, extra=self.extra)
+            return
+        with self._lock:
+            stale = began is not None and began < self._answered_from
+            if not stale:
+                self._away = True
+                self._away_from = max(self._away_from, time.monotonic() if began is None else began)
+        if stale:
+            self.log.info(
+                "%s %s begun while the database was away failed; it has answered since",
+                self.who,
+                job,
+                extra=self.extra,
+            )
+            return
+        self.log.warning(
+            "%s: the database is unreachable (%s); %s",
+            self.who,
+            describe_unreachable(exc),
+            then,
+            extra=self.extra,
+        )
+
+    def reached(self, began: float) -> None:
+        with self._lock:
+            if began < self._away_from:
+                return  # it reached the database before the failure that found it away
+            self._answered_from = max(self._answered_from, began)
+            was_away, self._away = self._away, False
+        if was_away:
+            self.log.info("%s: the database answers again", self.who, extra=self.extra)

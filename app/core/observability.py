@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.context import RequestContext, reset_request_context, set_request_context
@@ -34,6 +34,20 @@ class Metrics:
             "HTTP request latency by method and route template.",
             ["method", "route"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+        # Webhook deliveries made by this process's scheduler (embedded, or `onboarder
+        # scheduler` with ONBOARDER_SCHEDULER_METRICS_PORT).
+        self.webhook_attempts = Counter(
+            "onboarder_webhook_delivery_attempts",
+            "Webhook delivery attempts by outcome: delivered, failed_attempt (retried later), "
+            "and failed (the last attempt of a delivery failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_oldest_pending = Gauge(
+            "onboarder_webhook_oldest_pending_seconds",
+            "Age of the oldest pending delivery to an enabled webhook (0: none pending).",
             registry=self.registry,
         )
 

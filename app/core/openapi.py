@@ -94,10 +94,11 @@ class Problem(BaseModel):
 
 
 class ValidationProblem(Problem):
-    """A request that is not valid (422 `validation_error`): `errors` names each field."""
+    """A request that is not valid (422 `validation_error`; a webhook URL that may not be
+    called, `webhook_url_not_allowed`): `errors` names each field."""
 
     status: Literal[422]
-    code: Literal["validation_error"]
+    code: Literal["validation_error", "webhook_url_not_allowed"]
     errors: list[FieldError] = Field(min_length=1)
 
 

@@ -40,6 +40,20 @@ def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def encode_position(position: int) -> str:
+    """A cursor at a place in a sequence (the event feed's `seq`)."""
+    return base64.urlsafe_b64encode(json.dumps([str(position)]).encode()).decode().rstrip("=")
+
+
+def decode_position(cursor: str) -> int:
+    values = _cursor_strings(cursor)
+    try:
+        [position] = values
+        return int(position)
+    except ValueError as exc:
+        raise _not_a_cursor() from exc
+
+
 def _not_a_cursor() -> ValidationFailedError:
     return ValidationFailedError(
         "cursor", "is not a cursor this service gave out", hint="Start again without it."

@@ -3,11 +3,14 @@ transaction as the change it describes."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.applications.views import to_read
+from app.events import service as events
 from app.models import Application, ApplicationChange
 from app.models.base import utcnow
 
@@ -20,6 +23,14 @@ INSTANCE_RETIRED = "instance_retired"
 RETIRED = "retired"
 ORPHANED = "orphaned"
 RESTORED = "restored"
+# The event each kind of change is told as (the rest are `application.changed`).
+EVENT_OF_KIND = {
+    ONBOARDED: events.APPLICATION_ONBOARDED,
+    EXPOSURE_INCREASED: events.APPLICATION_EXPOSURE_INCREASED,
+    RETIRED: events.APPLICATION_RETIRED,
+    ORPHANED: events.APPLICATION_ORPHANED,
+    RESTORED: events.APPLICATION_RESTORED,
+}
 KINDS = (
     ONBOARDED,
     DEFINITION_CHANGED,
@@ -65,4 +76,27 @@ def record(
         details=details or {},
     )
     session.add(change)
+    change.id = change.id or uuid.uuid4()
+    events.emit(
+        session,
+        tenant_id=application.tenant_id,
+        type=EVENT_OF_KIND.get(kind, events.APPLICATION_CHANGED),
+        application_id=application.id,
+        occurred_at=change.occurred_at,
+        data={
+            "application_id": str(application.id),
+            "summary": change.summary,
+            "change": {
+                "id": str(change.id),
+                "kind": kind,
+                "occurred_at": change.occurred_at.isoformat(),
+                "stage": stage,
+                "summary": change.summary,
+                "details": change.details,
+            },
+        },
+        # When the transaction commits: the application as the change (and whatever else the
+        # transaction did to it) left it.
+        describe=lambda: {"application": to_read(application).model_dump(mode="json")},
+    )
     return change

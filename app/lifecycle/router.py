@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from app.applications.dependencies import OnboardingServicesDep, ValidApplication
-from app.applications.router import to_read
 from app.applications.schemas import ApplicationRead, ChangeRead
+from app.applications.views import to_read
 from app.core.db import DatabaseRoute, SessionDep
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, paginate

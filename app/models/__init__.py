@@ -10,6 +10,7 @@ from app.models.application import (
 from app.models.auto_onboard import AutoOnboardRun, AutoOnboardSchedule
 from app.models.base import Base
 from app.models.connection import Connection
+from app.models.event import Event, EventSequence, WebhookDelivery, WebhookEndpoint
 from app.models.tenant import Tenant
 
 __all__ = [
@@ -22,5 +23,9 @@ __all__ = [
     "AutoOnboardSchedule",
     "Base",
     "Connection",
+    "Event",
+    "EventSequence",
     "Tenant",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -34,20 +34,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import (
-    DBAPIError,
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-)
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, lazyload
 
 from app.applications import service as applications
 from app.applications.schemas import InstanceSelection
 from app.connections.service import partition_of
 from app.core.config import Settings
-from app.core.db import Database
+from app.core.db import Database, database_unreachable, describe_unreachable
 from app.core.errors import ConflictError, DomainError
 from app.core.security import SecretBox
 from app.discovery.service import DiscoveryTarget, target_of, upstream
@@ -70,6 +64,7 @@ from app.schedules.service import (
     cadence_of,
     fail_stale_runs_in,
     failed_values,
+    finished,
     run_settings,
 )
 from app.schedules.timing import latest_occurrence, next_occurrence
@@ -271,32 +266,21 @@ def interrupt(database: Database, *, run_ids: list[uuid.UUID], worker: str, now:
         hint="Run it again (POST .../auto-onboard/runs), or wait for the next occurrence.",
     )
     with database.session() as session:
-        interrupted = session.execute(
-            update(AutoOnboardRun)
-            .where(
-                AutoOnboardRun.id.in_(run_ids),
-                AutoOnboardRun.worker == worker,
-                AutoOnboardRun.status == "running",
+        interrupted = list(
+            session.scalars(
+                update(AutoOnboardRun)
+                .where(
+                    AutoOnboardRun.id.in_(run_ids),
+                    AutoOnboardRun.worker == worker,
+                    AutoOnboardRun.status == "running",
+                )
+                .values(heartbeat_at=now, **values)
+                .returning(AutoOnboardRun.id)
+                .execution_options(synchronize_session=False)
             )
-            .values(heartbeat_at=now, **values)
-            .execution_options(synchronize_session=False)
         )
-    return int(getattr(interrupted, "rowcount", 0))
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """Whether `exc` says the database did not answer (down, restarting, network, no free
-    connection), as opposed to refusing what was asked: worth trying again later."""
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
-
-
-def describe_unreachable(exc: BaseException) -> str:
-    """One line on why the database did not answer, for a log line without a traceback."""
-    cause = getattr(exc, "orig", None) or exc
-    lines = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+        finished(session, interrupted)
+    return len(interrupted)
 
 
 # ------------------------------------------------------------------------------ executing
@@ -562,6 +546,7 @@ def _write(database: Database, outcome: RunOutcome) -> bool:
             .execution_options(synchronize_session=False)
         )
         if getattr(written, "rowcount", 0) == 1:
+            finished(session, [outcome.run_id])
             return True
         # Taken for abandoned while the database did not answer (its heartbeat could not be
         # written either): the process was alive and knows what happened, so that is recorded.
@@ -584,6 +569,7 @@ def _write(database: Database, outcome: RunOutcome) -> bool:
         )
         if getattr(corrected, "rowcount", 0) != 1:
             return False
+        finished(session, [outcome.run_id], replaces_abandoned=True)
     logger.info(
         "auto-onboard run result replaces run_abandoned: its process was alive",
         extra={"run_id": str(outcome.run_id)},

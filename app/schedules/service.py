@@ -19,10 +19,17 @@ from app.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from app.core.pagination import paginate
 from app.core.repository import TenantRepository
 from app.discovery.service import check_region
+from app.events import service as events
 from app.models import AutoOnboardRun, AutoOnboardSchedule, Connection
 from app.models.auto_onboard import ACTIVE_RUN_STATES
 from app.models.base import utcnow
-from app.schedules.schemas import ScheduleRead, ScheduleSummary, ScheduleWrite
+from app.schedules.schemas import (
+    LIFECYCLE_COUNTERS,
+    RUN_COUNTERS,
+    ScheduleRead,
+    ScheduleSummary,
+    ScheduleWrite,
+)
 from app.schedules.timing import Cadence, next_occurrence
 
 logger = logging.getLogger(__name__)
@@ -193,6 +200,46 @@ def failed_values(*, now: datetime, code: str, message: str, hint: str) -> dict[
     return {"status": "failed", "finished_at": now, "errors": [error]}
 
 
+def finished(
+    session: Session, run_ids: list[uuid.UUID], *, replaces_abandoned: bool = False
+) -> None:
+    """A `run.finished` event for each run just ended, in the transaction that ended it."""
+    if not run_ids:
+        return
+    for run in session.scalars(select(AutoOnboardRun).where(AutoOnboardRun.id.in_(run_ids))):
+        session.refresh(run)  # the UPDATE that ended it went around the session
+        events.emit(
+            session,
+            tenant_id=run.tenant_id,
+            type=events.RUN_FINISHED,
+            occurred_at=run.finished_at,
+            data={
+                "run_id": str(run.id),
+                "connection_id": str(run.connection_id),
+                "trigger": run.trigger,
+                "status": run.status,
+                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                "counters": {
+                    name: getattr(run, name) for name in (*RUN_COUNTERS, *LIFECYCLE_COUNTERS)
+                },
+                "errors": len(run.errors or []),
+                "error_codes": sorted({e.get("code") for e in run.errors or [] if e.get("code")}),
+                "application_ids": list(run.application_ids or []),
+                "replaces_abandoned": replaces_abandoned,
+                "summary": _run_summary(run),
+            },
+        )
+
+
+def _run_summary(run: AutoOnboardRun) -> str:
+    counts = ", ".join(
+        f"{getattr(run, name)} {name.replace('_', ' ')}"
+        for name in ("onboarded", "instances_added", "retired", "orphaned", "restored")
+        if getattr(run, name)
+    )
+    return f"Auto-onboard run {run.status}" + (f": {counts}." if counts else ".")
+
+
 def fail_stale_runs_in(
     session: Session, *, now: datetime, timeout: timedelta, connection_id: uuid.UUID | None = None
 ) -> list[uuid.UUID]:
@@ -227,6 +274,7 @@ def fail_stale_runs_in(
         )
         if getattr(taken, "rowcount", 0) == 1:
             failed.append(run_id)
+    finished(session, failed)
     for run_id in failed:
         logger.warning("auto-onboard run abandoned by its process", extra={"run_id": str(run_id)})
     return failed
