@@ -27,6 +27,7 @@ from app.integrations.aws.discovery import DiscoveryEngine
 from app.lifecycle.router import router as lifecycle_router
 from app.operations.router import router as operations_router
 from app.schedules.router import router as schedules_router
+from app.scope.router import router as scope_router
 from app.setup.router import router as setup_router
 from app.tenants.router import router as tenants_router
 from app.web.router import router as web_router
@@ -99,6 +100,7 @@ def create_app(
         schedules_router,
         events_router,
         webhooks_router,
+        scope_router,
     ):
         api.include_router(document_problems(router))
     app.include_router(api)

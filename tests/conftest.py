@@ -92,6 +92,42 @@ botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _keep_param
 botocore.handlers.BUILTIN_HANDLERS.append(("before-call", _answer_where_moto_lacks))
 
 
+# ----------------------------------------------------------- which AWS calls a test's code made
+@dataclass(frozen=True)
+class AwsCall:
+    service: str
+    operation: str
+    region: str | None
+    params: dict[str, Any]
+
+
+AWS_CALLS: list[AwsCall] | None = None  # None: not recording
+
+
+def _record_call(model: Any = None, params: Any = None, context: Any = None, **_: Any) -> None:
+    if AWS_CALLS is not None and model is not None:
+        AWS_CALLS.append(
+            AwsCall(
+                service=model.service_model.service_name,
+                operation=model.name,
+                region=(context or {}).get("client_region"),
+                params=dict(params or {}),
+            )
+        )
+
+
+botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _record_call))
+
+
+@pytest.fixture
+def aws_calls() -> Iterator[list[AwsCall]]:
+    """Every AWS call made from here on (moto's own and the test's too: filter by what)."""
+    global AWS_CALLS
+    AWS_CALLS = []
+    yield AWS_CALLS
+    AWS_CALLS = None
+
+
 @pytest.fixture
 def aws_answers() -> Iterator[dict[tuple[str, str], Callable[[dict[str, Any]], Any]]]:
     """Answer chosen operations as AWS would where moto cannot (and say so in the test)."""

@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from app.applications import service as applications
 from app.connections.schemas import AccountRead, AwsFailureRead
@@ -31,6 +32,7 @@ from app.integrations.aws.sessions import (
     REGION_PATTERN,
     region_data_source,
 )
+from app.scope.service import matches_tag
 
 # Every route asks AWS.
 router = APIRouter(
@@ -50,6 +52,13 @@ RegionQuery = Annotated[
 AccountIdQuery = Annotated[
     Annotated[str, string_pattern(ACCOUNT_ID_PATTERN)] | None,
     Query(description="12-digit account id (central role: one account)"),
+]
+TagQuery = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=400, pattern=r"^[^=]+(=.*)?$")]] | None,
+    Query(
+        description="key=value, key=* or key: only APIs with that tag (repeat: every one)",
+        max_length=20,
+    ),
 ]
 RefreshQuery = Annotated[
     bool, Query(description="ask AWS again instead of reusing an answer a minute old")
@@ -150,6 +159,7 @@ def list_apis(
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
     refresh: RefreshQuery = False,
+    tag: TagQuery = None,
 ) -> DiscoveredApiPage:
     result = service.discover_apis(
         target=target,
@@ -159,8 +169,9 @@ def list_apis(
         account_id=service.validate_account_id(account_id),
         refresh=refresh,
     )
+    apis = [api for api in result.apis if all(matches_tag(api, rule) for rule in tag or ())]
     page, next_cursor = paginate_list(
-        result.apis,
+        apis,
         lambda a: (a.account_id, a.region, a.name.lower(), a.api_id),
         limit=limit,
         cursor=cursor,

@@ -9,11 +9,13 @@ from app.models.application import (
 )
 from app.models.auto_onboard import AutoOnboardRun, AutoOnboardSchedule
 from app.models.base import Base
+from app.models.candidate import ApiCandidate
 from app.models.connection import Connection
 from app.models.event import Event, EventSequence, WebhookDelivery, WebhookEndpoint
 from app.models.tenant import Tenant
 
 __all__ = [
+    "ApiCandidate",
     "ApiKey",
     "Application",
     "ApplicationChange",

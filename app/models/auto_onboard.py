@@ -4,7 +4,18 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, TenantMixin, TimestampMixin, utcnow
@@ -33,6 +44,13 @@ class AutoOnboardSchedule(IdMixin, TimestampMixin, TenantMixin, Base):
     published_after: Mapped[date | None] = mapped_column(Date)
     # The next occurrence's instant: what the scheduler polls for (indexed).
     next_run_at: Mapped[datetime] = mapped_column(index=True)
+    # Scope (app/scope): {include, exclude} of account ids / OU ids, regions left out, tag
+    # rules {include, exclude}; None narrows nothing. approval: hold new APIs as candidates.
+    accounts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    organizational_units: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    exclude_regions: Mapped[list[str] | None] = mapped_column(JSON)
+    tags: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AutoOnboardRun(IdMixin, TenantMixin, Base):
@@ -85,6 +103,8 @@ class AutoOnboardRun(IdMixin, TenantMixin, Base):
     skipped_existing: Mapped[int] = mapped_column(Integer, default=0)
     skipped_out_of_scope: Mapped[int] = mapped_column(Integer, default=0)
     skipped_no_stage: Mapped[int] = mapped_column(Integer, default=0)
+    # New in-scope APIs held as candidates (approval mode) instead of onboarded.
+    held_for_approval: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The lifecycle: applications compared with the listing, and what changed.
     synced: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     definitions_changed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -95,3 +115,13 @@ class AutoOnboardRun(IdMixin, TenantMixin, Base):
     skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     application_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The schedule's scope when the run was queued (as on the schedule).
+    accounts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    organizational_units: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    exclude_regions: Mapped[list[str] | None] = mapped_column(JSON)
+    tags: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Accounts the scope left out: [{account_id, name, reason}].
+    excluded_accounts: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )

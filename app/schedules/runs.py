@@ -55,11 +55,12 @@ from app.integrations.aws.discovery import (
     apigateway_regions,
 )
 from app.integrations.aws.errors import AwsError, AwsFailure
+from app.integrations.aws.organizations import OrganizationalUnits
 from app.integrations.aws.sessions import AwsSession
 from app.lifecycle import service as lifecycle
 from app.models import Application, AutoOnboardRun, AutoOnboardSchedule, Connection, Tenant
 from app.models.base import utcnow
-from app.schedules.schemas import LIFECYCLE_COUNTERS, RUN_COUNTERS
+from app.schedules.schemas import APPROVAL_COUNTERS, LIFECYCLE_COUNTERS, RUN_COUNTERS
 from app.schedules.service import (
     cadence_of,
     fail_stale_runs_in,
@@ -68,6 +69,8 @@ from app.schedules.service import (
     run_settings,
 )
 from app.schedules.timing import latest_occurrence, next_occurrence
+from app.scope import candidates
+from app.scope.service import EXCLUDED_BY_SCOPE, Scope
 
 logger = logging.getLogger(__name__)
 
@@ -293,6 +296,7 @@ class _Tally:
     errors: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     application_ids: list[str] = field(default_factory=list)
+    excluded_accounts: list[dict[str, Any]] = field(default_factory=list)
     failures: int = 0  # account, region or API failures
 
     def result(self, account_id: str, region: str, status: str = "ok") -> dict[str, Any]:
@@ -363,6 +367,8 @@ class _Work:
     scope: str
     published_after: date | None
     timezone: str
+    # The schedule's scope: accounts, OUs, regions left out, tags (app/scope).
+    rules: Scope = field(default_factory=Scope)
 
 
 @dataclass(frozen=True)
@@ -379,6 +385,7 @@ class RunOutcome:
     results: list[dict[str, Any]]
     application_ids: list[str]
     failures: int
+    excluded_accounts: list[dict[str, Any]] = field(default_factory=list)
 
     def values(self) -> dict[str, Any]:
         return {
@@ -390,6 +397,7 @@ class RunOutcome:
             "skipped": self.skipped,
             "results": self.results,
             "application_ids": self.application_ids,
+            "excluded_accounts": self.excluded_accounts,
         }
 
     def unstorable(self) -> RunOutcome:
@@ -592,12 +600,20 @@ def _read_work(database: Database, services: RunServices, run_id: uuid.UUID) -> 
         assert tenant is not None
         onboarding = services.onboarding(tenant)
         target = target_of(connection, services.box, onboarding.context)
+        rules = Scope.of(
+            accounts=run.accounts,
+            organizational_units=run.organizational_units,
+            exclude_regions=run.exclude_regions,
+            tags=run.tags,
+            approval=run.approval,
+        )
         regions = list(run.regions) or list(apigateway_regions(partition_of(connection)))
         return _Work(
+            rules=rules,
             run_id=run.id,
             tenant=tenant,
             target=target,
-            regions=regions,
+            regions=rules.regions(regions),
             regions_chosen=bool(run.regions),
             scope=run.scope,
             published_after=run.published_after,
@@ -606,25 +622,47 @@ def _read_work(database: Database, services: RunServices, run_id: uuid.UUID) -> 
 
 
 def _perform(database: Database, services: RunServices, work: _Work, tally: _Tally) -> str:
-    target = work.target
+    target, rules = work.target, work.rules
+    units = OrganizationalUnits()
     try:
+        if rules.organizational_units:
+            units = services.engine.organizational_units(
+                target.spec, target.context, rules.organizational_units
+            )
+            for failure in units.failures.values():
+                tally.error(failure, account_id=None, region=None)
+            if any(ou_id in units.failures for ou_id in rules.ous_exclude):
+                # Which accounts to leave out is unknown: onboarding nothing is the safe side.
+                return "failed"
         found = services.engine.discover(
             target.spec,
             target.context,
             regions=work.regions,
             sizes=_known_sizes(database, work.tenant.id),
+            account_out_of_scope=lambda account_id: rules.account_reason(account_id, units),
+            api_out_of_scope=rules.api_reason,
         )
     except AwsError as exc:
         tally.error(exc.failure, account_id=None, region=None)
         return "failed"
     _record_discovery(found, work, tally)
-    apis = found.apis
+    for account, reason in found.excluded:
+        tally.excluded_accounts.append(
+            {"account_id": account.account_id, "name": account.name, "reason": reason}
+        )
+    apis = []
+    for api in found.apis:
+        if api.excluded_by_scope:
+            tally.skip(api, f"{EXCLUDED_BY_SCOPE}: {api.excluded_by_scope}", "skipped_out_of_scope")
+        else:
+            apis.append(api)
     onboarded = _onboarded(database, work.tenant.id, [api.key for api in apis])
     with database.session() as session:
         states = lifecycle.stored_states(session, [app.id for app in onboarded.values()])
     # A region whose custom domains could not all be read says nothing of domain URLs.
     domains_known = {(o.account_id, o.region): not o.problems for o in found.outcomes}
     to_onboard: list[_Job] = []
+    held: list[tuple[DiscoveredApi, list[str]]] = []
     unchanged: list[uuid.UUID] = []
     for api in apis:
         tally.count(api, "discovered")
@@ -654,14 +692,46 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
                 "a stage",
                 "skipped_no_stage",
             )
+        elif rules.approval:
+            held.append((api, stages))
         else:
             to_onboard.append(_Job(api, stages))
+    _hold(database, work, held, tally)
     _onboard_all(database, services, work, _interleaved(to_onboard), tally)
     _reconcile(database, work, found, unchanged, tally)
     if tally.failures == 0:
         return "succeeded"
     reached = any(result["status"] == "ok" for result in tally.results.values())
     return "partial" if reached else "failed"
+
+
+def _hold(
+    database: Database, work: _Work, held: list[tuple[DiscoveredApi, list[str]]], tally: _Tally
+) -> None:
+    """Approval mode: new APIs become candidates (a dismissed one only once it changed)."""
+    if not held:
+        return
+    now = utcnow()
+    with database.session() as session:
+        for api, stages in held:
+            urls = {stage: applications.stage_urls(api, stage) for stage in stages}
+            kept = candidates.hold(
+                session,
+                tenant_id=work.tenant.id,
+                connection_id=work.target.connection_id,
+                run_id=work.run_id,
+                api=api,
+                urls=urls,
+                now=now,
+            )
+            if kept == candidates.HELD:
+                tally.count(api, "held_for_approval")
+            else:
+                tally.skip(
+                    api,
+                    "dismissed: not offered again until its stages or deployments change",
+                    "skipped_out_of_scope",
+                )
 
 
 def _known_sizes(database: Database, tenant_id: uuid.UUID) -> dict[tuple[str, str], int]:
@@ -1027,11 +1097,15 @@ def _outcome(
         worker=worker,
         status=status,
         finished_at=now,
-        counters={what: tally.totals[what] for what in (*RUN_COUNTERS, *LIFECYCLE_COUNTERS)},
+        counters={
+            what: tally.totals[what]
+            for what in (*RUN_COUNTERS, *LIFECYCLE_COUNTERS, *APPROVAL_COUNTERS)
+        },
         # A running run has no errors of its own: they are all written here, when it ends.
         errors=tally.errors,
         skipped=tally.skipped,
         results=results[:MAX_LISTED],
         application_ids=tally.application_ids,
         failures=tally.failures,
+        excluded_accounts=tally.excluded_accounts[:MAX_LISTED],
     )

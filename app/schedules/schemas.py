@@ -19,6 +19,7 @@ from pydantic import (
 from app.integrations.aws.sessions import REGION_PATTERN
 from app.models import AutoOnboardRun, AutoOnboardSchedule
 from app.schedules.timing import DAYS_OF_WEEK
+from app.scope.schemas import AccountRule, OuRule, ScopeFields, TagRule
 
 Frequency = Literal["daily", "weekly", "monthly"]
 DayOfWeek = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -35,6 +36,8 @@ RUN_COUNTERS = (
 )
 # What a run's syncs did (the lifecycle), counted beside them.
 LIFECYCLE_COUNTERS = ("synced", "definitions_changed", "retired", "orphaned", "restored")
+# New in-scope APIs a run in approval mode held as candidates instead of onboarding them.
+APPROVAL_COUNTERS = ("held_for_approval",)
 T = TypeVar("T")
 
 assert DayOfWeek.__args__ == DAYS_OF_WEEK  # type: ignore[attr-defined]
@@ -61,7 +64,7 @@ _READ_ONLY = frozenset(
 )
 
 
-class ScheduleWrite(BaseModel):
+class ScheduleWrite(ScopeFields):
     """The body of PUT /connections/{id}/auto-onboard: the whole schedule, saved as sent.
 
     Fields that do not apply to the frequency or the scope are refused rather than kept, so
@@ -185,6 +188,12 @@ class RunResult(BaseModel):
     restored: int = 0
 
 
+class ExcludedAccount(BaseModel):
+    account_id: str
+    name: str | None = None
+    reason: str
+
+
 class RunRead(BaseModel):
     id: uuid.UUID
     connection_id: uuid.UUID
@@ -210,10 +219,18 @@ class RunRead(BaseModel):
     retired: int = 0
     orphaned: int = 0
     restored: int = 0
+    held_for_approval: int = 0
     errors: list[RunError]
     skipped: list[RunSkip]
     results: list[RunResult]
     application_ids: list[uuid.UUID]
+    # The scope it ran with, and the accounts it left out (never assumed into), with why.
+    accounts: AccountRule | None = None
+    organizational_units: OuRule | None = None
+    exclude_regions: list[str] | None = None
+    tags: TagRule | None = None
+    approval: bool = False
+    excluded_accounts: list[ExcludedAccount] = []
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -251,6 +268,11 @@ class _ScheduleFields(BaseModel):
     published_after: date | None
     next_run_at: datetime
     next_run_at_local: datetime
+    accounts: AccountRule | None = None
+    organizational_units: OuRule | None = None
+    exclude_regions: list[str] | None = None
+    tags: TagRule | None = None
+    approval: bool = False
 
 
 class ScheduleRead(_ScheduleFields):
@@ -272,6 +294,11 @@ class ScheduleRead(_ScheduleFields):
             regions=schedule.regions,
             scope=schedule.scope,
             published_after=schedule.published_after,
+            accounts=schedule.accounts,
+            organizational_units=schedule.organizational_units,
+            exclude_regions=schedule.exclude_regions,
+            tags=schedule.tags,
+            approval=schedule.approval,
             next_run_at=schedule.next_run_at,
             next_run_at_local=schedule.next_run_at.astimezone(ZoneInfo(schedule.timezone)),
             last_run=None if last_run is None else RunRead.of(last_run),

@@ -31,6 +31,7 @@ from app.schedules.schemas import (
     ScheduleWrite,
 )
 from app.schedules.timing import Cadence, next_occurrence
+from app.scope.schemas import stored
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +91,38 @@ def _validated_regions(connection: Connection, regions: list[str] | None) -> lis
     ]
 
 
+def _validated_scope(
+    connection: Connection, data: ScheduleWrite, regions: list[str]
+) -> list[str] | None:
+    """The scope's rules that depend on the connection; returns the regions left out."""
+    organization = connection.credential_type == "central_role"
+    for field in ("accounts", "organizational_units"):
+        if getattr(data, field) is not None and not organization:
+            raise ValidationFailedError(
+                field,
+                f"applies to central_role connections only; this one is "
+                f"{connection.credential_type} and reaches one account",
+            )
+    if data.exclude_regions is None:
+        return None
+    partition = partition_of(connection)
+    excluded = [
+        check_region(partition, region, field=f"exclude_regions[{index}]")
+        for index, region in enumerate(data.exclude_regions)
+    ]
+    if regions and not set(regions) - set(excluded):
+        raise ValidationFailedError(
+            "exclude_regions", "leaves none of the schedule's regions to look in"
+        )
+    return list(dict.fromkeys(excluded))
+
+
 def save(
     *, session: Session, connection: Connection, data: ScheduleWrite, now: datetime | None = None
 ) -> AutoOnboardSchedule:
     """Create or replace the connection's schedule; its next run is computed from now."""
     regions = _validated_regions(connection, data.regions)
+    exclude_regions = _validated_scope(connection, data, regions)
     now = now or utcnow()
     repository = ScheduleRepository(session, connection.tenant_id)
     schedule = repository.of_connection(connection.id)
@@ -111,6 +139,11 @@ def save(
     schedule.regions = regions
     schedule.scope = data.scope
     schedule.published_after = data.published_after
+    schedule.accounts = stored(data.accounts)
+    schedule.organizational_units = stored(data.organizational_units)
+    schedule.exclude_regions = exclude_regions
+    schedule.tags = stored(data.tags)
+    schedule.approval = data.approval
     schedule.next_run_at = next_occurrence(cadence_of(schedule), now).at
     schedule.updated_at = now
     try:
@@ -287,6 +320,11 @@ def run_settings(schedule: AutoOnboardSchedule) -> dict[str, object]:
         "scope": schedule.scope,
         "published_after": schedule.published_after,
         "timezone": schedule.timezone,
+        "accounts": schedule.accounts,
+        "organizational_units": schedule.organizational_units,
+        "exclude_regions": schedule.exclude_regions,
+        "tags": schedule.tags,
+        "approval": schedule.approval,
     }
 
 

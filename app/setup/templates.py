@@ -18,11 +18,14 @@ MANAGEMENT_ACCOUNT_PARAMETER = "ManagementAccountId"
 MANAGEMENT_ACCOUNT_PLACEHOLDER = "<MANAGEMENT_ACCOUNT_ID>"
 READ_ONLY_ACTIONS = ("apigateway:GET",)
 # DescribeOrganization names the management account (the central role may be in a delegated
-# administrator account), which has no child role.
+# administrator account), which has no child role. The OU actions resolve a schedule's
+# organizational units (nested OUs included) to their accounts.
 CENTRAL_ROLE_ACTIONS = (
     "sts:AssumeRole",
     "organizations:ListAccounts",
     "organizations:DescribeOrganization",
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
 )
 
 Document = dict[str, Any]

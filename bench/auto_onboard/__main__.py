@@ -69,7 +69,7 @@ from sqlalchemy import func, select
 from app.core.config import LogFormat, Mode, Settings
 from app.core.db import Database
 from app.core.migrations import upgrade
-from app.integrations.aws.apigateway import Call, Each, one_by_one
+from app.integrations.aws.apigateway import Call, DiscoveredApi, Each, one_by_one
 from app.integrations.aws.credentials import (
     AccountSource,
     AccountStatus,
@@ -348,10 +348,11 @@ class PhasedEngine(DiscoveryEngine):
         region: str,
         record: Callable[[RegionOutcome], None],
         each: Each = one_by_one,
+        out_of_scope: Callable[[DiscoveredApi], str | None] | None = None,
     ) -> None:
         started = time.perf_counter()
         try:
-            super()._region(clients, session, account_id, region, record, each)
+            super()._region(clients, session, account_id, region, record, each, out_of_scope)
         finally:
             with self.timeline.lock:
                 self.timeline.regions[(account_id, region)] = (started, time.perf_counter())
@@ -379,6 +380,8 @@ class PhasedEngine(DiscoveryEngine):
         account_ids: Collection[str] | None = None,
         on_outcome: Callable[[RegionOutcome], None] | None = None,
         sizes: Mapping[tuple[str, str], int] | None = None,
+        account_out_of_scope: Callable[[str], str | None] | None = None,
+        api_out_of_scope: Callable[[DiscoveredApi], str | None] | None = None,
     ) -> DiscoveryResult:
         timed = cast(CredentialSpec, _TimedSpec(spec, self.timeline))
         self.timeline.open = True
@@ -390,6 +393,8 @@ class PhasedEngine(DiscoveryEngine):
                 account_ids=account_ids,
                 on_outcome=on_outcome,
                 sizes=sizes,
+                account_out_of_scope=account_out_of_scope,
+                api_out_of_scope=api_out_of_scope,
             )
         finally:
             self.timeline.open = False

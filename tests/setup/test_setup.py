@@ -229,6 +229,9 @@ def test_policies_allow_only_what_each_role_needs(
             "sts:AssumeRole",
             "organizations:ListAccounts",
             "organizations:DescribeOrganization",
+            # A schedule's organizational_units, resolved to their accounts.
+            "organizations:ListAccountsForParent",
+            "organizations:ListOrganizationalUnitsForParent",
         ],
         "Resource": "*",
     }

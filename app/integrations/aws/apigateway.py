@@ -109,6 +109,8 @@ class DiscoveredApi:
     stages: list[DiscoveredStage] = field(default_factory=list)
     custom_domains: list[CustomDomain] = field(default_factory=list)
     policy: str | None = None  # a REST API's resource policy, as AWS holds it (JSON text)
+    # Why a schedule's scope leaves it out (its tags): listed, its stages not asked for.
+    excluded_by_scope: str | None = None
 
     @property
     def reachable_from(self) -> str:
@@ -519,16 +521,26 @@ def list_region(
     region: str,
     problems: list[AwsFailure] | None = None,
     each: Each = one_by_one,
+    out_of_scope: Callable[[DiscoveredApi], str | None] | None = None,
 ) -> list[DiscoveredApi]:
     """Every API of one account and region, with stages, instance URLs and custom domains.
 
     A custom domain that cannot be read is left out and its failure appended to `problems`;
     the APIs and the other domains still list (an `aws_timeout` still ends the region).
     `each` lists the APIs' stages (one GetStages per API: most of a large region's calls).
+    An API `out_of_scope` gives a reason for is listed with that reason and no stages, domains
+    or further calls.
     """
     v1, v2 = client_for("apigateway"), client_for("apigatewayv2")
     rest = [_rest_api(item, account_id, region) for item in _v1_pages(call, v1.get_rest_apis)]
     others = [_v2_api(item, account_id, region) for item in _v2_pages(call, v2.get_apis)]
+    excluded: list[DiscoveredApi] = []
+    if out_of_scope is not None:
+        for api in (*rest, *others):
+            api.excluded_by_scope = out_of_scope(api)
+        excluded = [api for api in (*rest, *others) if api.excluded_by_scope]
+        rest = [api for api in rest if not api.excluded_by_scope]
+        others = [api for api in others if not api.excluded_by_scope]
     rest = _with_stages(rest, lambda api: _rest_stages(call, v1, api), each)
     others = _with_stages(others, lambda api: _v2_stages(call, v2, api), each)
     # Custom domains matter only where there are APIs to map to; most regions have none.
@@ -536,7 +548,7 @@ def list_region(
         _rest_domains(call, v1, v2, {api.api_id: api for api in rest}, problems)
     if others:
         _v2_domains(call, v2, {api.api_id: api for api in others}, problems)
-    return rest + others
+    return rest + others + excluded
 
 
 # ------------------------------------------------------------------------------ one API

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, get_args
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, g
 from botocore.exceptions import ClientError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema
 
+from app.integrations.aws import organizations
 from app.integrations.aws.deadlines import RUN_TIMEOUTS, AwsTimeouts, Deadline, carry, within
 from app.integrations.aws.errors import (
     AwsError,
@@ -24,6 +25,7 @@ from app.integrations.aws.errors import (
     classify,
     mask_access_key_id,
 )
+from app.integrations.aws.organizations import OrganizationalUnits
 from app.integrations.aws.platform import PlatformIdentityError, platform_principal_arn
 from app.integrations.aws.sessions import (
     AwsSession,
@@ -281,6 +283,10 @@ class AccountSource(Protocol):
         """The account to look in when none is named: the only one, or None for many."""
         ...
 
+    def organizational_units(self, ou_ids: Iterable[str]) -> OrganizationalUnits:
+        """The accounts under each OU (an organization's sources only)."""
+        ...
+
 
 class _SingleAccount:
     def __init__(
@@ -300,6 +306,14 @@ class _SingleAccount:
 
     def session_for(self, account_id: str) -> AwsSession:
         return self._open()
+
+    def organizational_units(self, ou_ids: Iterable[str]) -> OrganizationalUnits:
+        failure = AwsFailure(
+            code="not_an_organization",
+            message="Only a central_role connection reaches organizational units.",
+            hint="Leave organizational_units out of this connection's schedule.",
+        )
+        return OrganizationalUnits(failures=dict.fromkeys(ou_ids, failure))
 
 
 _NOT_IN_USE = ClientError(
@@ -337,6 +351,11 @@ class _Organization:
 
     def default_account(self) -> None:
         return None
+
+    def organizational_units(self, ou_ids: Iterable[str]) -> OrganizationalUnits:
+        return organizations.resolve(
+            self._central, ou_ids, central_role_arn=self._spec.central_role_arn
+        )
 
     def session_for(self, account_id: str) -> AwsSession:
         spec = self._spec

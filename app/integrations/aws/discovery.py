@@ -58,6 +58,7 @@ from app.integrations.aws.deadlines import (
     within,
 )
 from app.integrations.aws.errors import OPT_IN_REGIONS, AwsError, AwsFailure, CallContext
+from app.integrations.aws.organizations import OrganizationalUnits
 from app.integrations.aws.sessions import (
     _LOADER,
     AwsSession,
@@ -162,6 +163,8 @@ class RegionOutcome:
 class DiscoveryResult:
     accounts: list[AccountStatus] = field(default_factory=list)
     outcomes: list[RegionOutcome] = field(default_factory=list)
+    # Accounts listed but left out by the scope (never assumed into), with the reason.
+    excluded: list[tuple[AccountStatus, str]] = field(default_factory=list)
 
     @property
     def apis(self) -> list[DiscoveredApi]:
@@ -412,6 +415,14 @@ class DiscoveryEngine:
         account.reachable, account.error = True, None
         return session
 
+    def organizational_units(
+        self, spec: CredentialSpec, context: ProbeContext, ou_ids: Iterable[str]
+    ) -> OrganizationalUnits:
+        """The accounts under each OU (nested OUs included), read once for a run."""
+        with within(context.deadline):
+            source = spec.accounts(replace(context, sessions=self.sessions))
+            return source.organizational_units(ou_ids)
+
     # ------------------------------------------------------------------ regions
     def regions(
         self,
@@ -513,8 +524,15 @@ class DiscoveryEngine:
         account_ids: Collection[str] | None = None,
         on_outcome: Callable[[RegionOutcome], None] | None = None,
         sizes: Mapping[tuple[str, str], int] | None = None,
+        account_out_of_scope: Callable[[str], str | None] | None = None,
+        api_out_of_scope: Callable[[DiscoveredApi], str | None] | None = None,
     ) -> DiscoveryResult:
         """Every API in `regions` of every account (or of `account_ids`) the connection reaches.
+
+        A schedule's scope applies before AWS is asked: an account `account_out_of_scope`
+        gives a reason for is listed in `excluded` and never assumed into; an API
+        `api_out_of_scope` gives a reason for is listed with it, and its stages and domains
+        are not asked for.
 
         `sizes`: how many APIs each (account, region) is expected to hold (a run knows it
         from what it onboarded): the largest are listed first, since the region with the most
@@ -536,6 +554,8 @@ class DiscoveryEngine:
                 account_ids=account_ids,
                 on_outcome=on_outcome,
                 sizes=sizes or {},
+                account_out_of_scope=account_out_of_scope,
+                api_out_of_scope=api_out_of_scope,
             )
 
     def _discover(
@@ -547,6 +567,8 @@ class DiscoveryEngine:
         account_ids: Collection[str] | None,
         on_outcome: Callable[[RegionOutcome], None] | None,
         sizes: Mapping[tuple[str, str], int],
+        account_out_of_scope: Callable[[str], str | None] | None = None,
+        api_out_of_scope: Callable[[DiscoveredApi], str | None] | None = None,
     ) -> DiscoveryResult:
         region_list = list(dict.fromkeys(regions))
         wanted = set(account_ids) if account_ids is not None else None
@@ -574,7 +596,7 @@ class DiscoveryEngine:
         def region_task(session: AwsSession, account_id: str, region: str) -> None:
             with within(context.region_deadline()):
                 each = tasks.spread(lambda: clients.acting_as(session))
-                self._region(clients, session, account_id, region, record, each)
+                self._region(clients, session, account_id, region, record, each, api_out_of_scope)
 
         # One queue: reaching an account (one AssumeRole, or none when cached) goes before any
         # region's listing, so that an account listed on a late page is not queued behind the
@@ -586,7 +608,10 @@ class DiscoveryEngine:
                     if wanted is not None and account.account_id not in wanted:
                         continue
                     result.accounts.append(account)
-                    if account.status in (None, "ACTIVE"):
+                    reason = account_out_of_scope and account_out_of_scope(account.account_id)
+                    if reason:
+                        result.excluded.append((account, reason))
+                    elif account.status in (None, "ACTIVE"):
                         tasks.submit(account_task, account, priority=_REACH_FIRST)
                 if wanted is not None and len(result.accounts) == len(wanted):
                     break
@@ -604,6 +629,7 @@ class DiscoveryEngine:
         region: str,
         record: Callable[[RegionOutcome], None],
         each: Each = one_by_one,
+        out_of_scope: Callable[[DiscoveredApi], str | None] | None = None,
     ) -> None:
         problems: list[AwsFailure] = []
         try:
@@ -615,6 +641,7 @@ class DiscoveryEngine:
                     region=region,
                     problems=problems,
                     each=each,
+                    out_of_scope=out_of_scope,
                 )
         except AwsError as exc:
             record(RegionOutcome(account_id, region, region_status(exc.failure), error=exc.failure))

@@ -119,6 +119,8 @@ class CallContext:
     child_role_in_management_account: bool = False
     # Set when role_arn is a child role: the central role that assumes it.
     central_role_arn: str | None = None
+    # What the call named, where the message needs it (an organizational unit's id).
+    resource: str | None = None
 
 
 def mask_access_key_id(value: str) -> str:
@@ -281,6 +283,14 @@ def classify(exc: BaseException, context: CallContext) -> AwsFailure:
     if code in _DENIED_CODES or status == 403:
         return _access_denied(context, code, message, quoted)
 
+    if code == "ParentNotFoundException":
+        return AwsFailure(
+            code="ou_not_found",
+            message=f"The organization has no organizational unit or root {context.resource}."
+            f"{quoted}",
+            hint="Check the OU id (ou-... or r-...) in the schedule's organizational_units: "
+            "the OU may have been deleted or moved to another organization.",
+        )
     if code in {"NotFoundException", "NoSuchEntity", "ResourceNotFoundException"}:
         return AwsFailure(
             code="not_found",
@@ -453,6 +463,15 @@ def _access_denied(context: CallContext, code: str, message: str, quoted: str) -
             f"is not the management account or a delegated administrator.{quoted}",
             hint="Create the central role in the organization's management account, or "
             "register its account as a delegated administrator for AWS Organizations.",
+        )
+    if action.startswith("organizations:List") and action.endswith("ForParent"):
+        return AwsFailure(
+            code="access_denied",
+            message=f"The central role may not read the organization's structure ({action})."
+            f"{quoted}",
+            hint="A schedule with organizational_units needs organizations:ListAccountsForParent "
+            "and organizations:ListOrganizationalUnitsForParent on * in the central role's "
+            "permissions policy (GET /aws/setup has the updated template).",
         )
     return AwsFailure(
         code="access_denied",

@@ -1,0 +1,93 @@
+"""Which accounts, regions and APIs a run covers (`Scope`), decided before AWS is asked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.integrations.aws.apigateway import DiscoveredApi
+from app.integrations.aws.organizations import OrganizationalUnits
+from app.scope.schemas import ANY_VALUE
+
+EXCLUDED_BY_SCOPE = "excluded_by_scope"
+
+
+def _ids(rule: Mapping[str, Any] | None, side: str) -> tuple[str, ...]:
+    return tuple((rule or {}).get(side) or ())
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A run's scope, from the schedule's fields as stored (JSON)."""
+
+    accounts_include: tuple[str, ...] = ()
+    accounts_exclude: tuple[str, ...] = ()
+    ous_include: tuple[str, ...] = ()
+    ous_exclude: tuple[str, ...] = ()
+    exclude_regions: tuple[str, ...] = ()
+    tags_include: Mapping[str, str] = field(default_factory=dict)
+    tags_exclude: Mapping[str, str] = field(default_factory=dict)
+    approval: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        accounts: Mapping[str, Any] | None,
+        organizational_units: Mapping[str, Any] | None,
+        exclude_regions: Iterable[str] | None,
+        tags: Mapping[str, Any] | None,
+        approval: bool,
+    ) -> Scope:
+        return cls(
+            accounts_include=_ids(accounts, "include"),
+            accounts_exclude=_ids(accounts, "exclude"),
+            ous_include=_ids(organizational_units, "include"),
+            ous_exclude=_ids(organizational_units, "exclude"),
+            exclude_regions=tuple(exclude_regions or ()),
+            tags_include=dict((tags or {}).get("include") or {}),
+            tags_exclude=dict((tags or {}).get("exclude") or {}),
+            approval=approval,
+        )
+
+    @property
+    def organizational_units(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.ous_include, *self.ous_exclude)))
+
+    def regions(self, regions: Iterable[str]) -> list[str]:
+        return [region for region in regions if region not in self.exclude_regions]
+
+    def account_reason(self, account_id: str, ous: OrganizationalUnits) -> str | None:
+        """Why the account is out of scope, or None. Includes (accounts or OUs) add up;
+        an exclude wins over any include."""
+        if account_id in self.accounts_exclude:
+            return "accounts.exclude lists it"
+        for ou_id in self.ous_exclude:
+            if account_id in ous.accounts.get(ou_id, ()):
+                return f"it is in {ou_id}, which organizational_units.exclude lists"
+        if not (self.accounts_include or self.ous_include):
+            return None
+        if account_id in self.accounts_include or account_id in ous.holding(self.ous_include):
+            return None
+        return "neither accounts.include nor organizational_units.include has it"
+
+    def api_reason(self, api: DiscoveredApi) -> str | None:
+        """Why the API is out of scope by its tags, or None."""
+        for key, value in self.tags_exclude.items():
+            if key in api.tags and value in (ANY_VALUE, api.tags[key]):
+                return f"its tag {key}={api.tags[key]} is excluded"
+        for key, value in self.tags_include.items():
+            if key not in api.tags:
+                return f"it has no tag {key}, which tags.include asks for"
+            if value not in (ANY_VALUE, api.tags[key]):
+                return f"its tag {key}={api.tags[key]} is not {value}"
+        return None
+
+
+def matches_tag(api: DiscoveredApi, rule: str) -> bool:
+    """`key=value` (or `key=*`, or `key`): the filter of GET /apis?tag=."""
+    key, _, value = rule.partition("=")
+    if key not in api.tags:
+        return False
+    return value in ("", ANY_VALUE) or api.tags[key] == value
