@@ -20,6 +20,8 @@ from app.discovery.schemas import (
     DiscoveredApiPage,
     DiscoveredApiRead,
     DiscoveryErrorRead,
+    OrganizationalUnitList,
+    OrganizationalUnitRead,
     RegionDenialRead,
     RegionList,
     RegionRead,
@@ -27,6 +29,7 @@ from app.discovery.schemas import (
     StageRead,
 )
 from app.integrations.aws.apigateway import DiscoveredApi
+from app.integrations.aws.errors import AwsError
 from app.integrations.aws.sessions import (
     ACCOUNT_ID_PATTERN,
     REGION_PATTERN,
@@ -125,6 +128,29 @@ def list_accounts(
         accounts, lambda a: ((a.name or "").lower(), a.account_id), limit=limit, cursor=cursor
     )
     return AccountPage(items=[AccountRead.of(a) for a in page], next_cursor=next_cursor)
+
+
+@router.get(
+    "/organizational-units", response_model=OrganizationalUnitList, responses=problems(502, 504)
+)
+def list_organizational_units(
+    target: DiscoveryTargetDep, engine: DiscoveryEngineDep
+) -> OrganizationalUnitList:
+    """A central role's organization, top down: the root and every OU with its name and
+    the accounts directly in it (for choosing a schedule's organizational_units). Other
+    connections reach no organization: an empty list."""
+    try:
+        units = engine.organization_tree(target.spec, target.context)
+    except AwsError as exc:
+        raise service.upstream(exc) from None
+    return OrganizationalUnitList(
+        items=[
+            OrganizationalUnitRead(
+                id=u.id, name=u.name, parent_id=u.parent_id, account_ids=u.account_ids
+            )
+            for u in units
+        ]
+    )
 
 
 @router.get("/regions", response_model=RegionList)

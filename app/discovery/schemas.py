@@ -94,6 +94,19 @@ class AccountPage(Page[AccountRead]):
     pass
 
 
+class OrganizationalUnitRead(BaseModel):
+    """The root (`r-...`, no parent) or an OU, with the accounts directly in it."""
+
+    id: str
+    name: str
+    parent_id: str | None
+    account_ids: list[str]
+
+
+class OrganizationalUnitList(BaseModel):
+    items: list[OrganizationalUnitRead]
+
+
 class RegionRead(BaseModel):
     region: str
     opt_in: bool

@@ -26,6 +26,7 @@ CENTRAL_ROLE_ACTIONS = (
     "organizations:DescribeOrganization",
     "organizations:ListAccountsForParent",
     "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListRoots",
 )
 
 Document = dict[str, Any]

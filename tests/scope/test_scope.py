@@ -397,3 +397,29 @@ def test_a_central_role_that_may_not_read_ous_is_told_which_permissions_to_add(
     assert "organizations:ListAccountsForParent" in error["hint"]
     assert "organizations:ListOrganizationalUnitsForParent" in error["hint"]
     assert applications(client, tenant) == []
+
+
+def test_the_organizations_ous_are_listed_with_names_and_accounts_for_choosing(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,  # noqa: F811
+    central: str,  # noqa: F811
+) -> None:
+    ous = organize(org)
+
+    response = client.get(
+        f"/api/v1/connections/{central}/organizational-units", headers=tenant.headers
+    )
+
+    assert response.status_code == 200, response.text
+    units = {unit["id"]: unit for unit in response.json()["items"]}
+    assert units[ous["root"]]["parent_id"] is None
+    assert org.management_account_id in units[ous["root"]]["account_ids"]
+    assert (units[ous["prod"]]["name"], units[ous["prod"]]["parent_id"]) == (
+        "prod",
+        ous["workloads"],
+    )
+    assert units[ous["prod"]]["account_ids"] == [org.account_id_named("shop-prod")]
+    assert sorted(units[ous["sandbox"]]["account_ids"]) == sorted(
+        [org.account_id_named("shop-staging"), org.account_id_named("data-sandbox")]
+    )

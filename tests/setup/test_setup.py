@@ -232,6 +232,7 @@ def test_policies_allow_only_what_each_role_needs(
             # A schedule's organizational_units, resolved to their accounts.
             "organizations:ListAccountsForParent",
             "organizations:ListOrganizationalUnitsForParent",
+            "organizations:ListRoots",
         ],
         "Resource": "*",
     }

@@ -25,7 +25,7 @@ from app.integrations.aws.errors import (
     classify,
     mask_access_key_id,
 )
-from app.integrations.aws.organizations import OrganizationalUnits
+from app.integrations.aws.organizations import OrganizationalUnit, OrganizationalUnits
 from app.integrations.aws.platform import PlatformIdentityError, platform_principal_arn
 from app.integrations.aws.sessions import (
     AwsSession,
@@ -287,6 +287,10 @@ class AccountSource(Protocol):
         """The accounts under each OU (an organization's sources only)."""
         ...
 
+    def organization_tree(self) -> list[OrganizationalUnit]:
+        """The root and every OU under it (an organization's sources only; else empty)."""
+        ...
+
 
 class _SingleAccount:
     def __init__(
@@ -314,6 +318,9 @@ class _SingleAccount:
             hint="Leave organizational_units out of this connection's schedule.",
         )
         return OrganizationalUnits(failures=dict.fromkeys(ou_ids, failure))
+
+    def organization_tree(self) -> list[OrganizationalUnit]:
+        return []
 
 
 _NOT_IN_USE = ClientError(
@@ -356,6 +363,9 @@ class _Organization:
         return organizations.resolve(
             self._central, ou_ids, central_role_arn=self._spec.central_role_arn
         )
+
+    def organization_tree(self) -> list[OrganizationalUnit]:
+        return organizations.tree(self._central, central_role_arn=self._spec.central_role_arn)
 
     def session_for(self, account_id: str) -> AwsSession:
         spec = self._spec

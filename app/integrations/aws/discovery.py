@@ -58,7 +58,7 @@ from app.integrations.aws.deadlines import (
     within,
 )
 from app.integrations.aws.errors import OPT_IN_REGIONS, AwsError, AwsFailure, CallContext
-from app.integrations.aws.organizations import OrganizationalUnits
+from app.integrations.aws.organizations import OrganizationalUnit, OrganizationalUnits
 from app.integrations.aws.sessions import (
     _LOADER,
     AwsSession,
@@ -422,6 +422,14 @@ class DiscoveryEngine:
         with within(context.deadline):
             source = spec.accounts(replace(context, sessions=self.sessions))
             return source.organizational_units(ou_ids)
+
+    def organization_tree(
+        self, spec: CredentialSpec, context: ProbeContext
+    ) -> list[OrganizationalUnit]:
+        """The organization's root and OUs with their names and direct accounts."""
+        with within(context.deadline):
+            source = spec.accounts(replace(context, sessions=self.sessions))
+            return source.organization_tree()
 
     # ------------------------------------------------------------------ regions
     def regions(

@@ -464,13 +464,16 @@ def _access_denied(context: CallContext, code: str, message: str, quoted: str) -
             hint="Create the central role in the organization's management account, or "
             "register its account as a delegated administrator for AWS Organizations.",
         )
-    if action.startswith("organizations:List") and action.endswith("ForParent"):
+    if action.startswith("organizations:List") and (
+        action.endswith("ForParent") or action.endswith("Roots")
+    ):
         return AwsFailure(
             code="access_denied",
             message=f"The central role may not read the organization's structure ({action})."
             f"{quoted}",
-            hint="A schedule with organizational_units needs organizations:ListAccountsForParent "
-            "and organizations:ListOrganizationalUnitsForParent on * in the central role's "
+            hint="Choosing and using organizational_units needs organizations:ListRoots, "
+            "organizations:ListAccountsForParent and "
+            "organizations:ListOrganizationalUnitsForParent on * in the central role's "
             "permissions policy (GET /aws/setup has the updated template).",
         )
     return AwsFailure(

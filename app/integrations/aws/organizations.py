@@ -35,14 +35,7 @@ class OrganizationalUnits:
 def _children(
     organizations: Any, operation: str, key: str, parent: str, context: CallContext
 ) -> list[str]:
-    paginator = organizations.get_paginator(operation)
-    pages = iter(paginator.paginate(ParentId=parent, PaginationConfig={"PageSize": 20}))
-    found: list[str] = []
-    while True:
-        page = call_aws(context, lambda: next(pages, None))
-        if page is None:
-            return found
-        found += [item["Id"] for item in page.get(key, [])]
+    return [item["Id"] for item in _items(organizations, operation, key, parent, context)]
 
 
 def resolve(
@@ -78,3 +71,55 @@ def resolve(
             continue
         resolved.accounts[ou_id] = accounts
     return resolved
+
+
+@dataclass
+class OrganizationalUnit:
+    id: str
+    name: str
+    parent_id: str | None
+    account_ids: list[str] = field(default_factory=list)
+
+
+def _items(
+    organizations: Any, operation: str, key: str, parent: str, context: CallContext
+) -> list[dict[str, Any]]:
+    paginator = organizations.get_paginator(operation)
+    pages = iter(paginator.paginate(ParentId=parent, PaginationConfig={"PageSize": 20}))
+    found: list[dict[str, Any]] = []
+    while True:
+        page = call_aws(context, lambda: next(pages, None))
+        if page is None:
+            return found
+        found += page.get(key, [])
+
+
+def tree(central: AwsSession, *, central_role_arn: str) -> list[OrganizationalUnit]:
+    """The root(s) and every OU under them, with their names and direct accounts, top down."""
+    organizations = central.client("organizations")
+    roots_context = CallContext("organizations:ListRoots", role_arn=central_role_arn)
+    roots = call_aws(roots_context, lambda: organizations.list_roots()).get("Roots", [])
+    found: list[OrganizationalUnit] = []
+    queue = [OrganizationalUnit(r["Id"], r.get("Name") or "Root", None) for r in roots]
+    while queue:
+        unit = queue.pop(0)
+        found.append(unit)
+        accounts = CallContext(LIST_ACCOUNTS, role_arn=central_role_arn, resource=unit.id)
+        unit.account_ids = [
+            a["Id"]
+            for a in _items(
+                organizations, "list_accounts_for_parent", "Accounts", unit.id, accounts
+            )
+        ]
+        ous = CallContext(LIST_OUS, role_arn=central_role_arn, resource=unit.id)
+        queue += [
+            OrganizationalUnit(ou["Id"], ou.get("Name") or ou["Id"], unit.id)
+            for ou in _items(
+                organizations,
+                "list_organizational_units_for_parent",
+                "OrganizationalUnits",
+                unit.id,
+                ous,
+            )
+        ]
+    return found
