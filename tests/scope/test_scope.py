@@ -3,6 +3,7 @@ run says why. Against moto's Organizations, which models OUs (nested ones too)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -65,18 +66,26 @@ def onboarded_accounts(client: TestClient, tenant: TenantWithKey) -> set[str]:
     return {item["source"]["account_id"] for item in applications(client, tenant, limit=500)}
 
 
-def run_with(
+RunScoped = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def run_scoped(
     client: TestClient,
     tenant: TenantWithKey,
-    connection_id: str,
+    org: SeededOrganization,  # noqa: F811
+    central: str,  # noqa: F811
     database: Database,
-    services: RunServices,
-    organization: SeededOrganization,
-    **scope: Any,
-) -> dict[str, Any]:
-    regions = list(organization.regions)
-    saved_schedule(client, tenant, connection_id, **{**DAILY_US, "regions": regions, **scope})
-    return run_once(client, tenant, connection_id, database, services)
+    run_services: RunServices,  # noqa: F811
+) -> RunScoped:
+    """Save the central connection's schedule with this scope, run it now, read the run."""
+
+    def run(**scope: Any) -> dict[str, Any]:
+        regions = list(org.regions)
+        saved_schedule(client, tenant, central, **{**DAILY_US, "regions": regions, **scope})
+        return run_once(client, tenant, central, database, run_services)
+
+    return run
 
 
 def tags_of(organization: SeededOrganization, api: Any) -> dict[str, str]:
@@ -92,21 +101,13 @@ def test_an_excluded_ou_and_its_nested_ou_are_never_assumed_into_nor_onboarded(
     client: TestClient,
     tenant: TenantWithKey,
     org: SeededOrganization,  # noqa: F811
-    central: str,  # noqa: F811
-    database: Database,
-    run_services: RunServices,  # noqa: F811
+    run_scoped: RunScoped,
     aws_calls: list[AwsCall],
 ) -> None:
     ous = organize(org)
     aws_calls.clear()
 
-    run = run_with(
-        client,
-        tenant,
-        central,
-        database,
-        run_services,
-        org,
+    run = run_scoped(
         organizational_units={"exclude": [ous["workloads"]]},
     )
 
@@ -125,22 +126,14 @@ def test_an_included_ou_and_an_included_account_add_up_and_an_exclude_wins(
     client: TestClient,
     tenant: TenantWithKey,
     org: SeededOrganization,  # noqa: F811
-    central: str,  # noqa: F811
-    database: Database,
-    run_services: RunServices,  # noqa: F811
+    run_scoped: RunScoped,
     aws_calls: list[AwsCall],
 ) -> None:
     ous = organize(org)
     staging = org.account_id_named("shop-staging")
     aws_calls.clear()
 
-    run = run_with(
-        client,
-        tenant,
-        central,
-        database,
-        run_services,
-        org,
+    run = run_scoped(
         organizational_units={"include": [ous["workloads"]]},
         accounts={"include": [staging], "exclude": [org.account_id_named("payments-prod")]},
     )
@@ -157,15 +150,13 @@ def test_excluded_regions_are_not_listed(
     client: TestClient,
     tenant: TenantWithKey,
     org: SeededOrganization,  # noqa: F811
-    central: str,  # noqa: F811
-    database: Database,
-    run_services: RunServices,  # noqa: F811
+    run_scoped: RunScoped,
     aws_calls: list[AwsCall],
 ) -> None:
     kept, dropped = org.regions[0], org.regions[1]
     aws_calls.clear()
 
-    run = run_with(client, tenant, central, database, run_services, org, exclude_regions=[dropped])
+    run = run_scoped(exclude_regions=[dropped])
 
     listed = {c.region for c in aws_calls if c.operation in ("GetRestApis", "GetApis")}
     assert listed == {kept}
@@ -178,20 +169,12 @@ def test_tags_include_and_exclude_choose_the_apis_and_spare_the_stage_listings(
     client: TestClient,
     tenant: TenantWithKey,
     org: SeededOrganization,  # noqa: F811
-    central: str,  # noqa: F811
-    database: Database,
-    run_services: RunServices,  # noqa: F811
+    run_scoped: RunScoped,
     aws_calls: list[AwsCall],
 ) -> None:
     aws_calls.clear()
 
-    run = run_with(
-        client,
-        tenant,
-        central,
-        database,
-        run_services,
-        org,
+    run = run_scoped(
         tags={"include": {"environment": "production"}, "exclude": {"data-classification": "*"}},
     )
 
@@ -221,20 +204,12 @@ def test_an_ou_the_organization_does_not_have_is_reported_by_the_run(
     client: TestClient,
     tenant: TenantWithKey,
     org: SeededOrganization,  # noqa: F811
-    central: str,  # noqa: F811
-    database: Database,
-    run_services: RunServices,  # noqa: F811
+    run_scoped: RunScoped,
 ) -> None:
     ous = organize(org)
     unknown = "ou-" + ous["workloads"].split("-")[1] + "-zzzzzzzz"
 
-    run = run_with(
-        client,
-        tenant,
-        central,
-        database,
-        run_services,
-        org,
+    run = run_scoped(
         organizational_units={"include": [ous["sandbox"], unknown]},
     )
 
@@ -249,13 +224,7 @@ def test_an_ou_the_organization_does_not_have_is_reported_by_the_run(
     # An excluded OU that cannot be read: which accounts to leave out is unknown, so nothing
     # is onboarded.
     before = applications(client, tenant, limit=500)
-    run = run_with(
-        client,
-        tenant,
-        central,
-        database,
-        run_services,
-        org,
+    run = run_scoped(
         organizational_units={"exclude": [unknown]},
     )
     assert run["status"] == "failed"
@@ -356,9 +325,7 @@ def test_a_central_role_that_may_not_read_ous_is_told_which_permissions_to_add(
     client: TestClient,
     tenant: TenantWithKey,
     org: SeededOrganization,  # noqa: F811
-    central: str,  # noqa: F811
-    database: Database,
-    run_services: RunServices,  # noqa: F811
+    run_scoped: RunScoped,
     aws_answers: dict[tuple[str, str], Any],
 ) -> None:
     # moto does not check the central role's policy; AWS answers an implicit deny thus
@@ -381,13 +348,7 @@ def test_a_central_role_that_may_not_read_ous_is_told_which_permissions_to_add(
 
     aws_answers[("organizations", "ListAccountsForParent")] = denied
 
-    run = run_with(
-        client,
-        tenant,
-        central,
-        database,
-        run_services,
-        org,
+    run = run_scoped(
         organizational_units={"exclude": [ous["sandbox"]]},
     )
 
