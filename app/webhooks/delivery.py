@@ -301,8 +301,8 @@ def _endpoint_health(
             "url": endpoint.url,
             "failing_since": endpoint.failing_since.isoformat(),
             "summary": f"Webhook {endpoint.url} was disabled: every delivery attempt failed "
-            f"for {days} days. Fix the receiver, then enable it again (PATCH enabled=true); "
-            "its pending deliveries are attempted then.",
+            f"for {days} days. Fix the receiver, then enable the webhook again; the events "
+            "held for it meanwhile are delivered then.",
         },
     )
     logger.warning(

@@ -144,8 +144,8 @@ def headers_for(message_id: str, body: str, keys: Iterable[str], now: datetime) 
 def enqueue(
     session: Session, events: list[Event], *, only: Mapping[uuid.UUID, uuid.UUID] | None = None
 ) -> int:
-    """A pending delivery of each event to each enabled endpoint of its tenant that takes its
-    type (or to the one endpoint `only` names for it); returns how many."""
+    """A pending delivery of each event to each endpoint of its tenant that takes its type
+    (or to the one endpoint `only` names for it); returns how many."""
     only = only or {}
     tenants = {event.tenant_id for event in events}
     endpoints: dict[uuid.UUID, list[WebhookEndpoint]] = defaultdict(list)
@@ -161,10 +161,10 @@ def enqueue(
             if target is not None:
                 if endpoint.id != target:
                     continue
-            elif not endpoint.enabled or (
-                endpoint.event_types is not None and event.type not in endpoint.event_types
-            ):
+            elif endpoint.event_types is not None and event.type not in endpoint.event_types:
                 continue
+            # A disabled endpoint's deliveries wait (the worker claims none of them) and go
+            # out when it is enabled again: never not at all while the endpoint exists.
             session.add(
                 WebhookDelivery(
                     tenant_id=event.tenant_id,
@@ -205,9 +205,12 @@ def retry(
         )
     if not endpoint.enabled:
         raise webhook_disabled(endpoint)
+    now = now or utcnow()
     delivery.status = "pending"
-    delivery.next_attempt_at = now or utcnow()
-    delivery.claimed_by = delivery.claimed_until = None
+    delivery.next_attempt_at = now
+    if delivery.claimed_until is not None and delivery.claimed_until <= now:
+        # A claim that ran out; a live one is an attempt under way, which records itself.
+        delivery.claimed_by = delivery.claimed_until = None
     session.flush()
     return delivery
 

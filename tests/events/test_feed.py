@@ -143,6 +143,13 @@ def test_a_follower_pages_oldest_first_and_later_gets_only_what_is_new(
     new, _ = follow(client, tenant, cursor, limit=2)
     assert [e["data"]["n"] for e in new] == [0, 1, 2]
 
+    # A console starts at the end: the last events, and a cursor to follow from there.
+    lately = feed(client, tenant, cursor="latest", limit=2)
+    assert [e["data"]["n"] for e in lately["items"]] == [1, 2]
+    emit(1)
+    after, _ = follow(client, tenant, lately["next_cursor"])
+    assert [e["data"]["n"] for e in after] == [0]
+
 
 def test_filters_by_type_and_application_move_the_cursor_past_what_they_skip(
     client: TestClient,

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.core.db import Database
+from app.events import service as events
 from app.integrations.aws.demo_organization import SeededOrganization
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.delivery import DISABLE_AFTER, MAX_ATTEMPTS, RETRY_DELAYS
@@ -233,6 +234,9 @@ def test_an_endpoint_failing_everything_for_five_days_is_disabled_with_an_event(
     # Disabled: nothing more is attempted until it is enabled again.
     attempts = len(receiver.received)
     clock.now += timedelta(days=1)
+    # An event while it is disabled is held for it, not dropped.
+    with database.session() as session:
+        events.emit(session, tenant_id=tenant.tenant.id, type=events.RUN_FINISHED, data={})
     deliver_all(deliverer)
     assert len(receiver.received) == attempts
     receiver.answers = [200]
@@ -243,6 +247,7 @@ def test_an_endpoint_failing_everything_for_five_days_is_disabled_with_an_event(
     deliver_all(deliverer)
     statuses = {d["status"] for d in deliveries(client, tenant, webhook["id"])}
     assert statuses == {"delivered"}
+    assert receiver.of_type("run.finished"), "the event held while disabled went out"
     with database.session() as session:
         endpoint = session.get(WebhookEndpoint, uuid.UUID(webhook["id"]))
         assert endpoint is not None

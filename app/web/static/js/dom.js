@@ -387,3 +387,64 @@ export function confirmDialog({ title, text, confirmLabel, danger = true }) {
     cancel.focus();
   });
 }
+
+/** What an event of the feed (and a webhook delivery) is, said for a person: [label, badge kind]. */
+export const EVENT_TYPES = {
+  "application.onboarded": ["Application onboarded", "info"],
+  "application.changed": ["Application changed", "info"],
+  "application.exposure_increased": ["Exposure increased", "warn"],
+  "application.retired": ["Application retired", "neutral"],
+  "application.orphaned": ["Application orphaned", "warn"],
+  "application.restored": ["Application restored", "ok"],
+  "run.finished": ["Auto-onboard run finished", "neutral"],
+  "connection.failed": ["Connection failed", "error"],
+  "webhook.test": ["Webhook test", "neutral"],
+  "webhook.disabled": ["Webhook disabled", "error"],
+};
+
+export function eventTypeLabel(type) {
+  return (EVENT_TYPES[type] || [type])[0];
+}
+
+export function eventTypeBadge(type) {
+  const [label, kind] = EVENT_TYPES[type] || [type, "neutral"];
+  return badge(label, kind);
+}
+
+/**
+ * A secret shown once: the value, a Copy button, and what to know about it (`body`).
+ * Copying falls back to selecting the text where the clipboard is not available.
+ */
+export function secretPanel({ title, secret, body }) {
+  const titleId = nextId("secret-title");
+  const value = h("input", {
+    type: "text",
+    class: "secret-value mono",
+    value: secret,
+    readonly: true,
+    spellcheck: "false",
+    autocomplete: "off",
+    "aria-labelledby": titleId,
+  });
+  const status = h("span", { class: "muted small", role: "status" });
+  const copy = h("button", { type: "button", class: "button button-primary button-small" }, "Copy");
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(secret);
+      status.textContent = "Copied to the clipboard.";
+    } catch {
+      value.focus();
+      value.select();
+      status.textContent = document.execCommand && document.execCommand("copy") ? "Copied to the clipboard." : "Selected: copy it with your keyboard.";
+    }
+  });
+  value.addEventListener("focus", () => value.select());
+  return h(
+    "div",
+    { class: "panel stack secret-panel", role: "region", "aria-labelledby": titleId },
+    h("p", { class: "alert-title", id: titleId }, title),
+    h("div", { class: "secret-row" }, value, copy),
+    status,
+    body,
+  );
+}

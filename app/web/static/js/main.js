@@ -2,9 +2,11 @@
 
 import { ApiError, api, auth, isAbort } from "./api.js";
 import { busy, field, h, notice, problemBox, replace } from "./dom.js";
+import { activityView } from "./views/activity.js";
 import { applicationView } from "./views/application.js";
 import { applicationsView } from "./views/applications.js";
 import { integrationsView } from "./views/integrations.js";
+import { webhooksView } from "./views/webhooks.js";
 import { wizardView } from "./views/wizard.js";
 
 const ROUTES = [
@@ -12,6 +14,8 @@ const ROUTES = [
   [/^\/applications\/([0-9a-f-]{36})$/, applicationView, "applications"],
   [/^\/applications$/, applicationsView, "applications"],
   [/^\/integrations$/, integrationsView, "integrations"],
+  [/^\/activity$/, activityView, "activity"],
+  [/^\/webhooks$/, webhooksView, "webhooks"],
 ];
 
 const main = document.getElementById("main");
