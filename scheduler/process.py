@@ -95,6 +95,7 @@ class Scheduler:
             hooks = DeliveryMetrics(
                 attempted=lambda outcome: metrics.webhook_attempts.labels(outcome).inc(),
                 oldest_pending=metrics.webhook_oldest_pending.set,
+                oldest_due=metrics.webhook_oldest_due.set,
             )
         self.deliverer = Deliverer(
             database=database,

@@ -50,6 +50,12 @@ class Metrics:
             "Age of the oldest pending delivery to an enabled webhook (0: none pending).",
             registry=self.registry,
         )
+        self.webhook_oldest_due = Gauge(
+            "onboarder_webhook_oldest_due_seconds",
+            "How long the most overdue pending delivery has waited past its due time (the "
+            "delivery worker falling behind; 0: none overdue).",
+            registry=self.registry,
+        )
 
 
 def _route_template(scope: Scope) -> str:

@@ -75,6 +75,15 @@ class WebhookDelivery(IdMixin, TenantMixin, Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id"),
+        # What the worker claims: an endpoint's due deliveries, oldest due first.
+        Index(
+            "ix_webhook_deliveries_endpoint_id_status_next_attempt_at",
+            "endpoint_id",
+            "status",
+            "next_attempt_at",
+        ),
+        # The metrics' gauges: the oldest pending delivery, the most overdue.
+        Index("ix_webhook_deliveries_status_created_at", "status", "created_at"),
         Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_endpoint_id_created_at", "endpoint_id", "created_at"),
     )

@@ -20,6 +20,7 @@ attempted again, so receivers get each event at least once (the `webhook-id` tel
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 import time
@@ -59,6 +60,8 @@ RETRY_DELAYS = (
 )
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 JITTER = 0.1
+# Attempts written in one transaction at most.
+_RECORD_BATCH = 200
 DISABLE_AFTER = timedelta(days=5)
 _ERROR_LENGTH = 1000
 
@@ -96,45 +99,47 @@ def claim(
     per_endpoint: int,
     busy: Counter[uuid.UUID] | None = None,
 ) -> list[Claimed]:
-    """Up to `limit` due deliveries of enabled endpoints, at most `per_endpoint` of each
-    (counting `busy`, the attempts this worker has under way), oldest first."""
+    """Up to `limit` due deliveries of enabled endpoints, at most `per_endpoint` of each (one
+    of an endpoint failing every attempt), counting `busy`, the attempts this worker has
+    under way; each endpoint's oldest due first. One index probe per endpoint with room
+    (endpoint, status, next attempt): a long backlog of one endpoint costs the others
+    nothing."""
     busy = busy or Counter()
     free = (WebhookDelivery.claimed_until.is_(None)) | (WebhookDelivery.claimed_until < now)
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=WebhookDelivery.endpoint_id,
-            order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at),
-        )
-        .label("rank")
-    )
-    due = (
-        select(WebhookDelivery.id, WebhookDelivery.endpoint_id, rank)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .where(
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-            free,
-            WebhookEndpoint.enabled.is_(True),
-        )
-        .subquery()
-    )
     with database.session() as session:
-        rows = session.execute(
-            select(due.c.id, due.c.endpoint_id)
-            .where(due.c.rank <= per_endpoint)
-            .order_by(due.c.rank)
-            .limit(limit + sum(busy.values()))
-        ).all()
-    wanted: list[uuid.UUID] = []
-    taking: Counter[uuid.UUID] = Counter()
-    for delivery_id, endpoint_id in rows:
-        if busy[endpoint_id] + taking[endpoint_id] < per_endpoint and len(wanted) < limit:
-            wanted.append(delivery_id)
-            taking[endpoint_id] += 1
-    if not wanted:
-        return []
-    with database.session() as session:
+        endpoints: list[tuple[uuid.UUID, datetime | None]] = [
+            (row.id, row.failing_since)
+            for row in session.execute(
+                select(WebhookEndpoint.id, WebhookEndpoint.failing_since).where(
+                    WebhookEndpoint.enabled.is_(True)
+                )
+            )
+        ]
+        random.shuffle(endpoints)  # no endpoint is always served first
+        wanted: list[uuid.UUID] = []
+        for endpoint_id, failing_since in endpoints:
+            # An endpoint failing every attempt gets one at a time: its backlog waits on it,
+            # not on the threads (and the CPU) the other endpoints' deliveries need.
+            most = per_endpoint if failing_since is None else 1
+            room = min(most - busy[endpoint_id], limit - len(wanted))
+            if room <= 0:
+                continue
+            wanted += session.scalars(
+                select(WebhookDelivery.id)
+                .where(
+                    WebhookDelivery.endpoint_id == endpoint_id,
+                    WebhookDelivery.status == "pending",
+                    WebhookDelivery.next_attempt_at <= now,
+                    free,
+                )
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(room)
+            )
+            if len(wanted) >= limit:
+                break
+        if not wanted:
+            return []
+        # Only a delivery still free is taken: of two processes, one wins each row.
         taken = list(
             session.scalars(
                 update(WebhookDelivery)
@@ -144,27 +149,31 @@ def claim(
                 .execution_options(synchronize_session=False)
             )
         )
-    if not taken:
-        return []
-    with database.session() as session:
+        if not taken:
+            return []
         found = session.execute(
             select(WebhookDelivery, WebhookEndpoint, Event)
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .join(Event, Event.id == WebhookDelivery.event_id)
             .where(WebhookDelivery.id.in_(taken))
         ).all()
-        return [
-            Claimed(
-                delivery_id=delivery.id,
-                endpoint_id=endpoint.id,
-                event_id=event.id,
-                url=endpoint.url,
-                body=body_of(event),
-                secrets=tuple(signing_secrets(endpoint, box, now)),
-                attempts=delivery.attempts,
+        keys: dict[uuid.UUID, tuple[str, ...]] = {}
+        claimed = []
+        for delivery, endpoint, event in found:
+            if endpoint.id not in keys:
+                keys[endpoint.id] = tuple(signing_secrets(endpoint, box, now))
+            claimed.append(
+                Claimed(
+                    delivery_id=delivery.id,
+                    endpoint_id=endpoint.id,
+                    event_id=event.id,
+                    url=endpoint.url,
+                    body=body_of(event),
+                    secrets=keys[endpoint.id],
+                    attempts=delivery.attempts,
+                )
             )
-            for delivery, endpoint, event in found
-        ]
+        return claimed
 
 
 def attempt(
@@ -209,16 +218,9 @@ def next_delay(attempts: int, rng: random.Random | None = None) -> timedelta | N
     return RETRY_DELAYS[attempts - 1] * spread
 
 
-def record(
-    database: Database,
-    claimed: Claimed,
-    result: Attempt,
-    *,
-    worker: str,
-    now: datetime,
-    rng: random.Random | None = None,
-) -> str | None:
-    """Write one attempt; returns the delivery's status, None if it was no longer ours."""
+def _values(
+    claimed: Claimed, result: Attempt, now: datetime, rng: random.Random | None
+) -> dict[str, Any]:
     attempts = claimed.attempts + 1
     values: dict[str, Any] = {
         "attempts": attempts,
@@ -236,21 +238,44 @@ def record(
             values.update(status="failed", next_attempt_at=None)
         else:
             values.update(status="pending", next_attempt_at=now + delay)
+    return values
+
+
+def record(
+    database: Database,
+    attempts: list[tuple[Claimed, Attempt]],
+    *,
+    worker: str,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> list[str | None]:
+    """Write attempts in one transaction; each one's delivery status, None where the delivery
+    was no longer this worker's (its claim ran out and another took it, or it was deleted)."""
+    statuses: list[str | None] = []
+    health: dict[uuid.UUID, bool] = {}  # endpoint -> delivered something in this batch
     with database.session() as session:
-        written = session.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id == claimed.delivery_id,
-                WebhookDelivery.claimed_by == worker,
-                WebhookDelivery.status == "pending",
+        for claimed, result in attempts:
+            values = _values(claimed, result, now, rng)
+            written = session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == claimed.delivery_id,
+                    WebhookDelivery.claimed_by == worker,
+                    WebhookDelivery.status == "pending",
+                )
+                .values(values)
+                .execution_options(synchronize_session=False)
             )
-            .values(values)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(written, "rowcount", 0) != 1:
-            return None
-        _endpoint_health(session, claimed.endpoint_id, delivered=result.delivered, now=now)
-    return str(values["status"])
+            if getattr(written, "rowcount", 0) != 1:
+                statuses.append(None)
+                continue
+            statuses.append(str(values["status"]))
+            health[claimed.endpoint_id] = health.get(claimed.endpoint_id, False) or (
+                result.delivered
+            )
+        for endpoint_id, delivered in health.items():
+            _endpoint_health(session, endpoint_id, delivered=delivered, now=now)
+    return statuses
 
 
 def _endpoint_health(
@@ -312,19 +337,44 @@ def _endpoint_health(
     )
 
 
+def _seconds_since(value: Any, now: datetime) -> float:
+    if value is None:
+        return 0.0
+    if not isinstance(value, datetime):  # an aggregate skips the column's type on SQLite
+        value = datetime.fromisoformat(str(value))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=now.tzinfo)
+    waited: float = (now - value).total_seconds()
+    return max(0.0, waited)
+
+
 def oldest_pending_age(database: Database, now: datetime) -> float:
-    """Seconds since the oldest pending delivery of an enabled endpoint was queued."""
+    """Seconds since the oldest pending delivery of an enabled endpoint was queued (one that
+    waits for its next try after failing counts too)."""
     with database.session() as session:
         oldest = session.scalar(
             select(func.min(WebhookDelivery.created_at))
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .where(WebhookDelivery.status == "pending", WebhookEndpoint.enabled.is_(True))
         )
-    if oldest is None:
-        return 0.0
-    if oldest.tzinfo is None:  # an aggregate skips the column's type on SQLite
-        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=now.tzinfo)
-    return max(0.0, (now - oldest).total_seconds())
+    return _seconds_since(oldest, now)
+
+
+def oldest_due_lag(database: Database, now: datetime) -> float:
+    """How long the most overdue pending delivery has waited past the time it was due: the
+    worker falling behind (a failing receiver's deliveries waiting for their retry do not
+    count until they are due)."""
+    with database.session() as session:
+        due = session.scalar(
+            select(func.min(WebhookDelivery.next_attempt_at))
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at <= now,
+                WebhookEndpoint.enabled.is_(True),
+            )
+        )
+    return _seconds_since(due, now)
 
 
 # ---------------------------------------------------------------------------- the worker
@@ -338,6 +388,7 @@ class DeliveryMetrics:
 
     attempted: Callable[[str], None] = lambda outcome: None
     oldest_pending: Callable[[float], None] = lambda seconds: None
+    oldest_due: Callable[[float], None] = lambda seconds: None
 
 
 class Deliverer:
@@ -378,6 +429,13 @@ class Deliverer:
         self._lock = threading.Lock()
         self._busy: Counter[uuid.UUID] = Counter()
         self._not_begun: set[uuid.UUID] = set()  # claimed, waiting for a thread
+        # Attempts made, waiting to be written: one thread writes them in batches (one
+        # transaction each), not every attempt its own.
+        self._results: queue.SimpleQueue[tuple[Claimed, Attempt] | None] = queue.SimpleQueue()
+        self._recorder = threading.Thread(
+            target=self._record_loop, name="webhook-records", daemon=True
+        )
+        self._recorder.start()
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -435,10 +493,14 @@ class Deliverer:
                 self._busy[item.endpoint_id] += 1
                 self._not_begun.add(item.delivery_id)
         for item in claimed:
-            self._pool.submit(self._deliver, item)
+            try:
+                self._pool.submit(self._deliver, item)
+            except RuntimeError:  # stopping: the pool takes nothing more; `stop` releases it
+                break
         if time.monotonic() - self._measured >= 1.0:  # the gauge, at most once a second
             self._measured = time.monotonic()
             self.metrics.oldest_pending(oldest_pending_age(self.database, now))
+            self.metrics.oldest_due(oldest_due_lag(self.database, now))
         return len(claimed)
 
     def _deliver(self, claimed: Claimed) -> None:
@@ -446,38 +508,62 @@ class Deliverer:
             self._not_begun.discard(claimed.delivery_id)
         try:
             result = attempt(
-                claimed,
-                client=self._client,
-                production=self.production,
-                resolver=self.resolver,
+                claimed, client=self._client, production=self.production, resolver=self.resolver
             )
-            status = record(self.database, claimed, result, worker=self.worker, now=self.clock())
-            outcome = "delivered" if result.delivered else "failed_attempt"
-            self.metrics.attempted(outcome)
-            if status == "failed":
-                self.metrics.attempted("failed")
-                logger.warning(
-                    "webhook delivery failed after %s attempts",
-                    claimed.attempts + 1,
-                    extra={
-                        "webhook_id": str(claimed.endpoint_id),
-                        "event_id": str(claimed.event_id),
-                    },
-                )
+        except Exception:  # attempt never raises; if it did, the claim runs out: not lost
+            logger.exception("webhook delivery attempt failed unexpectedly", extra=_about(claimed))
+            self._done([claimed])
+            return
+        self._results.put((claimed, result))
+
+    def _record_loop(self) -> None:
+        while True:
+            first = self._results.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < _RECORD_BATCH:
+                try:
+                    item = self._results.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._results.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[Claimed, Attempt]]) -> None:
+        try:
+            statuses = record(self.database, batch, worker=self.worker, now=self.clock())
         except Exception:
-            # Its claim runs out and another attempt follows: never lost.
+            # Their claims run out and other attempts follow: never lost.
             logger.exception(
-                "webhook delivery attempt could not be recorded",
-                extra=_about(claimed),
+                "webhook delivery attempts could not be recorded",
+                extra={"attempts": len(batch)},
             )
+        else:
+            for (claimed, result), status in zip(batch, statuses, strict=True):
+                self.metrics.attempted("delivered" if result.delivered else "failed_attempt")
+                if status == "failed":
+                    self.metrics.attempted("failed")
+                    logger.warning(
+                        "webhook delivery failed after %s attempts",
+                        claimed.attempts + 1,
+                        extra=_about(claimed),
+                    )
         finally:
-            with self._lock:
-                self._busy[claimed.endpoint_id] -= 1
-                if self._busy[claimed.endpoint_id] <= 0:
-                    del self._busy[claimed.endpoint_id]
-                room = self.threads - sum(self._busy.values())
-            if room * 2 >= self.threads:  # half the threads idle: claim more now
-                self._wake.set()
+            self._done([claimed for claimed, _ in batch])
+
+    def _done(self, claimed: list[Claimed]) -> None:
+        with self._lock:
+            for item in claimed:
+                self._busy[item.endpoint_id] -= 1
+                if self._busy[item.endpoint_id] <= 0:
+                    del self._busy[item.endpoint_id]
+            room = self.threads - sum(self._busy.values())
+        if room * 2 >= self.threads:  # half the threads idle: claim more now
+            self._wake.set()
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait (up to `timeout`) for the attempts under way: tests and benchmarks."""
@@ -490,6 +576,8 @@ class Deliverer:
         unreachable database lets them run out instead)."""
         self._stopping.set()
         self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)  # a claim under way ends first (or is let be)
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             not_begun = list(self._not_begun)
@@ -507,4 +595,11 @@ class Deliverer:
                     )
         except Exception as exc:
             logger.info("webhook claims left to run out: %s", type(exc).__name__)
+        # Attempts under way finish (within the timeout) and record themselves; the client
+        # closes after them, not under them.
+        threading.Thread(target=self._close_when_done, name="webhook-close", daemon=True).start()
+
+    def _close_when_done(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._results.put(None)  # the recorder writes what is left, then ends
         self._client.close()

@@ -119,6 +119,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_webhook_deliveries_tenant_id", "webhook_deliveries", ["tenant_id"])
     op.create_index(
+        "ix_webhook_deliveries_endpoint_id_status_next_attempt_at",
+        "webhook_deliveries",
+        ["endpoint_id", "status", "next_attempt_at"],
+    )
+    op.create_index(
+        "ix_webhook_deliveries_status_created_at", "webhook_deliveries", ["status", "created_at"]
+    )
+    op.create_index(
         "ix_webhook_deliveries_status_next_attempt_at",
         "webhook_deliveries",
         ["status", "next_attempt_at"],

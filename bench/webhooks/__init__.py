@@ -1,0 +1,1 @@
+"""Webhook delivery benchmark: python -m bench.webhooks (see __main__.py)."""
