@@ -62,26 +62,26 @@ class Scope:
         """Why the account is out of scope, or None. Includes (accounts or OUs) add up;
         an exclude wins over any include."""
         if account_id in self.accounts_exclude:
-            return "accounts.exclude lists it"
+            return "the schedule leaves this account out (accounts.exclude)"
         for ou_id in self.ous_exclude:
             if account_id in ous.accounts.get(ou_id, ()):
-                return f"it is in {ou_id}, which organizational_units.exclude lists"
+                return f"it is in organizational unit {ou_id}, which the schedule leaves out"
         if not (self.accounts_include or self.ous_include):
             return None
         if account_id in self.accounts_include or account_id in ous.holding(self.ous_include):
             return None
-        return "neither accounts.include nor organizational_units.include has it"
+        return "the schedule includes only other accounts and organizational units"
 
     def api_reason(self, api: DiscoveredApi) -> str | None:
         """Why the API is out of scope by its tags, or None."""
         for key, value in self.tags_exclude.items():
             if key in api.tags and value in (ANY_VALUE, api.tags[key]):
-                return f"its tag {key}={api.tags[key]} is excluded"
+                return f"it is tagged {key}={api.tags[key]}, which the schedule leaves out"
         for key, value in self.tags_include.items():
             if key not in api.tags:
-                return f"it has no tag {key}, which tags.include asks for"
+                return f"it has no {key} tag, which the schedule asks for"
             if value not in (ANY_VALUE, api.tags[key]):
-                return f"its tag {key}={api.tags[key]} is not {value}"
+                return f"it is tagged {key}={api.tags[key]}; the schedule asks for {key}={value}"
         return None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,3 +169,53 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
+
+
+def demo_aws(
+    demo: Demo, service: str, account_id: str | None = None, region: str = "us-east-1"
+) -> Any:
+    """A client of the demo's simulated AWS (moto): the management account's, or a member
+    account's (through its OrganizationAccountAccessRole), as the account's owner acts."""
+    import boto3
+
+    found = re.search(r"simulated AWS:\s+(\S+)", demo.banner)
+    assert found, demo.banner
+    base = {
+        "endpoint_url": found.group(1),
+        "region_name": region,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",  # moto's dummy credentials
+    }
+    if account_id is None:
+        return boto3.client(service, **base)
+    credentials = boto3.client("sts", **base).assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+        RoleSessionName="console-test",
+    )["Credentials"]
+    return boto3.client(
+        service,
+        **{
+            **base,
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        },
+    )
+
+
+def organization_connection(demo: Demo, purpose: str) -> tuple[str, dict[str, str]]:
+    """A central-role connection of a test module's own to the demo's organization: its id,
+    and the accounts' ids by name."""
+    created = demo.request(
+        "POST",
+        "/connections",
+        json={
+            "name": f"{purpose} organization {uuid.uuid4().hex[:6]}",
+            "credential_type": "central_role",
+            "central_role_arn": demo.central_role_arn,
+        },
+    )
+    assert created.status_code == 201, created.text
+    connection_id: str = created.json()["id"]
+    accounts = demo.request("GET", f"/connections/{connection_id}/accounts").json()["items"]
+    return connection_id, {a["name"]: a["account_id"] for a in accounts}

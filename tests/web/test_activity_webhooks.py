@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.demo.running import Demo
-from tests.web.conftest import HAS_PLAYWRIGHT, PHONE, screenshot
+from tests.web.conftest import (
+    HAS_PLAYWRIGHT,
+    PHONE,
+    demo_aws,
+    organization_connection,
+    screenshot,
+)
 from tests.webhooks.conftest import Receiver, make_receiver, receiver  # noqa: F401 - fixtures
 
 if TYPE_CHECKING or HAS_PLAYWRIGHT:
@@ -33,47 +39,8 @@ POLL_MS = 5000
 @pytest.fixture(scope="module")
 def organization(console_demo: Demo) -> dict[str, str]:
     """A connection of this module's own to the demo's organization, and shop-prod's id."""
-    created = console_demo.request(
-        "POST",
-        "/connections",
-        json={
-            "name": f"activity organization {uuid.uuid4().hex[:6]}",
-            "credential_type": "central_role",
-            "central_role_arn": console_demo.central_role_arn,
-        },
-    )
-    assert created.status_code == 201, created.text
-    connection_id = created.json()["id"]
-    accounts = console_demo.request("GET", f"/connections/{connection_id}/accounts").json()
-    account_id = next(a["account_id"] for a in accounts["items"] if a["name"] == "shop-prod")
-    return {"connection_id": connection_id, "account_id": account_id}
-
-
-def _apigateway(demo: Demo, account_id: str) -> Any:
-    """An API Gateway client of a member account of the demo's organization (moto)."""
-    import boto3
-
-    found = re.search(r"simulated AWS:\s+(\S+)", demo.banner)
-    assert found, demo.banner
-    base = {
-        "endpoint_url": found.group(1),
-        "region_name": "us-east-1",
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",  # moto's dummy credentials
-    }
-    credentials = boto3.client("sts", **base).assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
-        RoleSessionName="activity-test",
-    )["Credentials"]
-    return boto3.client(
-        "apigateway",
-        **{
-            **base,
-            "aws_access_key_id": credentials["AccessKeyId"],
-            "aws_secret_access_key": credentials["SecretAccessKey"],
-            "aws_session_token": credentials["SessionToken"],
-        },
-    )
+    connection_id, accounts = organization_connection(console_demo, "activity")
+    return {"connection_id": connection_id, "account_id": accounts["shop-prod"]}
 
 
 def _deploy_open_method(apigw: Any, api_id: str, path: str) -> None:
@@ -91,7 +58,7 @@ def _deploy_open_method(apigw: Any, api_id: str, path: str) -> None:
 
 def _onboard_new_api(demo: Demo, organization: dict[str, str]) -> tuple[dict[str, Any], str]:
     """A REST API made in AWS for this test, onboarded: the application and the API's id."""
-    apigw = _apigateway(demo, organization["account_id"])
+    apigw = demo_aws(demo, "apigateway", organization["account_id"])
     name = f"activity-{uuid.uuid4().hex[:6]}"
     api_id = apigw.create_rest_api(name=name, endpointConfiguration={"types": ["REGIONAL"]})["id"]
     _deploy_open_method(apigw, api_id, "ping")
@@ -174,7 +141,9 @@ def test_the_activity_page_shows_the_feed_newest_first_and_follows_it(
     # come on top at the next poll, without a reload.
     page.evaluate("window.__notReloaded = true")
     shown = events.count()
-    _deploy_open_method(_apigateway(console_demo, organization["account_id"]), api_id, "debug")
+    _deploy_open_method(
+        demo_aws(console_demo, "apigateway", organization["account_id"]), api_id, "debug"
+    )
     synced = console_demo.request("POST", f"/applications/{application['id']}/sync")
     assert synced.status_code == 200, synced.text
     page.clock.fast_forward(POLL_MS + 100)

@@ -17,7 +17,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import pytest
 
 from tests.demo.running import Demo
-from tests.web.conftest import HAS_PLAYWRIGHT, PHONE, screenshot
+from tests.web.conftest import (
+    HAS_PLAYWRIGHT,
+    PHONE,
+    demo_aws,
+    organization_connection,
+    screenshot,
+)
 
 if TYPE_CHECKING or HAS_PLAYWRIGHT:
     from playwright.sync_api import Page, Route, expect
@@ -37,19 +43,8 @@ def _iso(moment: datetime) -> str:
 def catalog(console_demo: Demo) -> dict[str, str]:
     """shop-prod's HTTP API shop-catalog-api (us-east-1, stage $default), onboarded through a
     connection of its own (no other browser test onboards it)."""
-    created = console_demo.request(
-        "POST",
-        "/connections",
-        json={
-            "name": f"lifecycle organization {uuid.uuid4().hex[:6]}",
-            "credential_type": "central_role",
-            "central_role_arn": console_demo.central_role_arn,
-        },
-    )
-    assert created.status_code == 201, created.text
-    connection_id = created.json()["id"]
-    accounts = console_demo.request("GET", f"/connections/{connection_id}/accounts").json()
-    account_id = next(a["account_id"] for a in accounts["items"] if a["name"] == "shop-prod")
+    connection_id, accounts = organization_connection(console_demo, "lifecycle")
+    account_id = accounts["shop-prod"]
     apis = console_demo.request(
         "GET",
         f"/connections/{connection_id}/apis",
@@ -504,40 +499,12 @@ def test_sync_now_shows_its_progress_then_the_answer_or_the_problem(
 # ------------------------------------------------------------------ against the demo's AWS
 
 
-def _member_client(demo: Demo, service: str, account_id: str, region: str) -> Any:
-    """A client of a member account of the demo's simulated organization (moto)."""
-    import boto3
-
-    found = re.search(r"simulated AWS:\s+(\S+)", demo.banner)
-    assert found, demo.banner
-    endpoint = found.group(1)
-    base = {
-        "endpoint_url": endpoint,
-        "region_name": region,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",  # moto's dummy credentials
-    }
-    credentials = boto3.client("sts", **base).assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
-        RoleSessionName="console-test",
-    )["Credentials"]
-    return boto3.client(
-        service,
-        **{
-            **base,
-            "aws_access_key_id": credentials["AccessKeyId"],
-            "aws_secret_access_key": credentials["SecretAccessKey"],
-            "aws_session_token": credentials["SessionToken"],
-        },
-    )
-
-
 def test_sync_now_against_aws_then_the_api_is_gone_and_the_application_retires(
     page: Page, console_demo: Demo, catalog: dict[str, str]
 ) -> None:
     """No route: the demo's service reads its simulated AWS. An HTTP API made for this test is
     onboarded, synced, deleted from AWS and synced again."""
-    apigw = _member_client(console_demo, "apigatewayv2", catalog["account_id"], "us-east-1")
+    apigw = demo_aws(console_demo, "apigatewayv2", catalog["account_id"])
     name = f"lifecycle-gone-{uuid.uuid4().hex[:6]}"
     api_id = apigw.create_api(Name=name, ProtocolType="HTTP")["ApiId"]
     integration = apigw.create_integration(
@@ -613,7 +580,7 @@ def test_an_operation_that_loses_its_authorizer_in_aws_shows_as_a_warning_after_
     page: Page, console_demo: Demo, catalog: dict[str, str]
 ) -> None:
     """A REST API made for this test: GET /items needs IAM, then is redeployed without it."""
-    apigw = _member_client(console_demo, "apigateway", catalog["account_id"], "us-east-1")
+    apigw = demo_aws(console_demo, "apigateway", catalog["account_id"])
     name = f"lifecycle-rest-{uuid.uuid4().hex[:6]}"
     api_id = apigw.create_rest_api(name=name, endpointConfiguration={"types": ["REGIONAL"]})["id"]
     root_id = next(

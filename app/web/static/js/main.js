@@ -5,6 +5,7 @@ import { busy, field, h, notice, problemBox, replace } from "./dom.js";
 import { activityView } from "./views/activity.js";
 import { applicationView } from "./views/application.js";
 import { applicationsView } from "./views/applications.js";
+import { candidatesView } from "./views/candidates.js";
 import { integrationsView } from "./views/integrations.js";
 import { webhooksView } from "./views/webhooks.js";
 import { wizardView } from "./views/wizard.js";
@@ -14,6 +15,7 @@ const ROUTES = [
   [/^\/applications\/([0-9a-f-]{36})$/, applicationView, "applications"],
   [/^\/applications$/, applicationsView, "applications"],
   [/^\/integrations$/, integrationsView, "integrations"],
+  [/^\/integrations\/([0-9a-f-]{36})\/review$/, candidatesView, "integrations"],
   [/^\/activity$/, activityView, "activity"],
   [/^\/webhooks$/, webhooksView, "webhooks"],
 ];

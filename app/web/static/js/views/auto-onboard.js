@@ -23,6 +23,7 @@ import {
   select,
   showFieldErrors,
 } from "../dom.js";
+import { excludedAccounts, forgetDirectory, heldForApproval, organizationDirectory, reviewHash, scopeFacts, scopeSection } from "./scope.js";
 
 const DAYS = [
   ["mon", "Monday"],
@@ -160,6 +161,21 @@ export function autoOnboardPanel(connection, context) {
     const regionText = schedule.regions && schedule.regions.length ? schedule.regions.join(", ") : "Every enabled region of every account";
     const scopeText = schedule.scope === "published_after" ? `APIs created on or after ${formatDate(`${schedule.published_after}T00:00:00`)}` : "All APIs";
 
+    const scopeList = scopeFacts(schedule).map(([term, text, key]) => {
+      const dd = h("dd", { dataset: { scope: key } }, text);
+      return [key, dd, h("div", {}, h("dt", {}, term), dd)];
+    });
+    if (!singleAccount && (schedule.accounts || schedule.organizational_units)) {
+      // Names beside the ids, once the organization has been listed.
+      organizationDirectory(connection, context.signal).then((directory) => {
+        for (const [term, text, key] of scopeFacts(schedule, directory)) {
+          const found = scopeList.find(([k]) => k === key);
+          if (found && term) replace(found[1], text);
+        }
+      });
+    }
+    const review = schedule.approval ? reviewLink() : null;
+
     const edit = h("button", { type: "button", class: "button button-small" }, "Edit schedule");
     const runNow = h("button", { type: "button", class: "button button-small" }, "Run now");
     const disable = h("button", { type: "button", class: "button button-small button-danger-ghost" }, "Disable");
@@ -215,13 +231,29 @@ export function autoOnboardPanel(connection, context) {
         h("div", {}, h("dt", {}, "Schedule"), h("dd", { class: "schedule-text" }, describeSchedule(schedule))),
         h("div", {}, h("dt", {}, "Next run"), next),
         h("div", {}, h("dt", {}, "Regions"), h("dd", {}, regionText)),
-        h("div", {}, h("dt", {}, "Scope"), h("dd", {}, scopeText)),
+        h("div", {}, h("dt", {}, "Which APIs"), h("dd", {}, scopeText)),
+        scopeList.map(([, , item]) => item),
       ),
-      h("div", { class: "actions" }, runNow, edit, disable),
+      h("div", { class: "actions" }, runNow, edit, review, disable),
       runSlot,
       history,
     );
     loadHistory(history);
+  }
+
+  // The way to the APIs held for approval, with how many wait (when that can be said).
+  function reviewLink() {
+    const count = h("span", { class: "review-count" });
+    const link = h("a", { class: "button button-small review-link", href: reviewHash(connection.id) }, "Review new APIs", count);
+    api(`/connections/${connection.id}/candidates`, { query: { status: "pending", limit: 100 }, signal: context.signal })
+      .then((page) => {
+        const waiting = page.items.length;
+        if (waiting) replace(count, " ", badge(page.next_cursor ? `${waiting}+` : String(waiting), "info", `${waiting} waiting for review`));
+      })
+      .catch(() => {
+        // The link still leads to the list, which says what went wrong.
+      });
+    return link;
   }
 
   async function follow(run, slot, history) {
@@ -251,6 +283,8 @@ export function autoOnboardPanel(connection, context) {
         `Run ${RUN_STATUS[current.status] ? RUN_STATUS[current.status][0].toLowerCase() : current.status}`,
         h("p", {}, `Discovered ${current.discovered}, onboarded ${current.onboarded}, ${plural(current.instances_added, "instance")} added.`),
         lifecycleCounts(current),
+        heldForApproval(current, connection.id),
+        excludedAccounts(current),
         runErrors(current),
         deniedRegions(current),
       ),
@@ -259,6 +293,10 @@ export function autoOnboardPanel(connection, context) {
       schedule = await api(base, { signal: context.signal });
     } catch {
       // The history below still shows the run.
+    }
+    if (current.held_for_approval && schedule && schedule.approval) {
+      const link = bodySlot.querySelector(".review-link");
+      if (link) link.replaceWith(reviewLink());
     }
     loadHistory(history);
   }
@@ -283,14 +321,25 @@ export function autoOnboardPanel(connection, context) {
         ? h(
             "table",
             { class: "table table-compact runs", "aria-label": `Auto-onboard runs of ${connection.name}` },
-            h("thead", {}, h("tr", {}, ["Started", "Trigger", "Status", "Discovered", "Onboarded", "Instances added", "Skipped", "Errors"].map((t) => h("th", { scope: "col" }, t)))),
-            h("tbody", {}, runs.map(runRow)),
+            h("thead", {}, h("tr", {}, columns(runs).map((t) => h("th", { scope: "col" }, t)))),
+            h("tbody", {}, runs.map((run) => runRow(run, runs))),
           )
         : h("p", { class: "muted" }, "No run yet."),
     );
   }
 
-  function runRow(run) {
+  // "Held for review" only where some run of the list was in approval mode.
+  function withHeld(runs) {
+    return runs.some((run) => run.approval || run.held_for_approval);
+  }
+
+  function columns(runs) {
+    const names = ["Started", "Trigger", "Status", "Discovered", "Onboarded", "Instances added", "Skipped", "Errors"];
+    if (withHeld(runs)) names.splice(5, 0, "Held for review");
+    return names;
+  }
+
+  function runRow(run, runs) {
     const skipped = (run.skipped_existing || 0) + (run.skipped_out_of_scope || 0) + (run.skipped_no_stage || 0);
     const errors = run.errors || [];
     return h(
@@ -301,8 +350,13 @@ export function autoOnboardPanel(connection, context) {
       cell("Status", runBadge(run.status)),
       cell("Discovered", String(run.discovered)),
       cell("Onboarded", String(run.onboarded)),
+      withHeld(runs) ? cell("Held for review", String(run.held_for_approval || 0)) : null,
       cell("Instances added", String(run.instances_added)),
-      cell("Skipped", h("span", { title: `existing ${run.skipped_existing || 0} · out of scope ${run.skipped_out_of_scope || 0} · no stage ${run.skipped_no_stage || 0}` }, String(skipped))),
+      cell(
+        "Skipped",
+        h("span", { title: `existing ${run.skipped_existing || 0} · out of scope ${run.skipped_out_of_scope || 0} · no stage ${run.skipped_no_stage || 0}` }, String(skipped)),
+        excludedAccounts(run, { short: true }),
+      ),
       cell("Errors", errors.length ? runErrors(run) : "0"),
     );
   }
@@ -365,6 +419,7 @@ export function autoOnboardPanel(connection, context) {
       regions: [],
       scope: "all",
       published_after: null,
+      approval: false,
     };
     const formId = nextId("schedule");
     const frequencyChoices = ["daily", "weekly", "monthly"].map((value) => {
@@ -418,6 +473,8 @@ export function autoOnboardPanel(connection, context) {
       ),
       publishedField,
     );
+    forgetDirectory(connection);
+    const scopeFields = scopeSection({ connection, values, regions: regions(), signal: context.signal });
     const result = h("div");
     const save = h("button", { type: "submit", class: "button button-primary" }, editing ? "Update schedule" : "Enable auto-onboard");
     const cancel = h("button", { type: "button", class: "button button-ghost" }, "Cancel");
@@ -428,6 +485,7 @@ export function autoOnboardPanel(connection, context) {
       h("div", { class: "form-row" }, dayOfWeek, dayOfMonth, field("Time", time), field("Time zone", zone, { help: `Your browser's is ${browserTimeZone()}.` })),
       regionsFieldset,
       scope,
+      scopeFields.element,
       result,
       h("div", { class: "actions" }, save, cancel),
     );
@@ -492,6 +550,7 @@ export function autoOnboardPanel(connection, context) {
       if (body.frequency === "monthly") body.day_of_month = Number(data.get("day_of_month"));
       if (chosenRegions.length) body.regions = chosenRegions;
       if (body.scope === "published_after") body.published_after = data.get("published_after");
+      Object.assign(body, scopeFields.body());
       replace(result, loading("Saving the schedule…"));
       await busy(save, "Saving…", async () => {
         try {
@@ -503,7 +562,7 @@ export function autoOnboardPanel(connection, context) {
           const errors = error instanceof ApiError ? error.problem.errors : null;
           if (Array.isArray(errors) && errors.length) {
             // The form asks for one time; the API names its two parts.
-            showFieldErrors(form, errors.map((e) => (e.field === "hour" || e.field === "minute" ? { ...e, field: "time" } : e)));
+            showFieldErrors(form, scopeFields.placeErrors(errors.map((e) => (e.field === "hour" || e.field === "minute" ? { ...e, field: "time" } : e))));
           }
           replace(result, problemBox(error));
         }
