@@ -210,7 +210,7 @@ class Scheduler:
         try:
             self._poll()
         except Exception as exc:
-            self._failed("poll", exc, began=began)
+            self._failed("poll", exc, began=began, ended=time.monotonic())
         else:
             self._reached(began)
 
@@ -293,15 +293,21 @@ class Scheduler:
                 now=self.clock(),
             )
         except Exception as exc:
-            self._failed("heartbeat", exc, began=began)
+            self._failed("heartbeat", exc, began=began, ended=time.monotonic())
         else:
             self._reached(began)
 
     # ------------------------------------------------------------------ the database away
     def _failed(
-        self, job: str, exc: Exception, *, then: str | None = None, began: float | None = None
+        self,
+        job: str,
+        exc: Exception,
+        *,
+        then: str | None = None,
+        began: float | None = None,
+        ended: float | None = None,
     ) -> None:
-        self.watch.failed(job, exc, then=then, began=began)
+        self.watch.failed(job, exc, then=then, began=began, ended=ended)
 
     def _reached(self, began: float) -> None:
         self.watch.reached(began)

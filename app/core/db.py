@@ -243,10 +243,9 @@ class DatabaseWatch:
     it away (they are retried anyway), one line when it answers again, a traceback for any
     other failure.
 
-    Jobs overlap, and a job's news is only as new as its start (`began`, monotonic): a failure
-    begun before the latest success does not mark the database away again, and a success
-    begun before the failure that found it away does not say it is back, so "answers again" is
-    said once per outage.
+    Jobs overlap (monotonic stamps): a failure begun before the latest success does not mark
+    the database away again, and a success begun before the failure that found it away was
+    seen (`ended`) does not say it is back, so "answers again" is said once per outage.
     """
 
     def __init__(
@@ -264,8 +263,16 @@ class DatabaseWatch:
             return self._away
 
     def failed(
-        self, job: str, exc: BaseException, *, then: str | None = None, began: float | None = None
+        self,
+        job: str,
+        exc: BaseException,
+        *,
+        then: str | None = None,
+        began: float | None = None,
+        ended: float | None = None,
     ) -> None:
+        """`ended`: when the failure was seen (default `began`); a success begun before it
+        cannot tell that the database is back (the outage may have begun after it did)."""
         then = then or f"the next {job} tries again"
         if not database_unreachable(exc):
             self.log.exception("%s %s failed; %s", self.who, job, then, extra=self.extra)
@@ -274,7 +281,8 @@ class DatabaseWatch:
             stale = began is not None and began < self._answered_from
             if not stale:
                 self._away = True
-                self._away_from = max(self._away_from, time.monotonic() if began is None else began)
+                seen = ended if ended is not None else began
+                self._away_from = max(self._away_from, time.monotonic() if seen is None else seen)
         if stale:
             self.log.info(
                 "%s %s begun while the database was away failed; it has answered since",

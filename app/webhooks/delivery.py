@@ -453,7 +453,7 @@ class Deliverer:
             try:
                 claimed = self.poll()
             except Exception as exc:
-                self.watch.failed("webhook delivery poll", exc, began=began)
+                self.watch.failed("webhook delivery poll", exc, began=began, ended=time.monotonic())
             else:
                 self.watch.reached(began)
             if claimed and self.in_flight() < self.threads:

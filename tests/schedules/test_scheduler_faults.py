@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from app.core.config import Settings
-from app.core.db import Database
+from app.core.db import Database, DatabaseWatch
 from app.integrations.aws.demo_organization import SeededOrganization
 from app.integrations.aws.discovery import DiscoveryResult
 from app.models import AutoOnboardRun
@@ -332,3 +332,24 @@ def test_overlapping_poll_and_heartbeat_say_each_outage_and_its_end_once(
     scheduler._reached(4.0)
     assert said("answers again") == 1
     assert said("is unreachable") == 1
+
+
+def test_a_success_begun_before_a_slow_failure_was_seen_does_not_say_the_database_is_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Three jobs overlap (poll, heartbeat, webhook deliveries): a poll begins at 1.0, the
+    database goes away meanwhile and the poll fails at 5.0; a delivery poll begun at 3.0 on a
+    connection taken before the outage succeeds. That is no news that it is back; one begun
+    after the failure was seen is."""
+    caplog.set_level(logging.INFO)
+    watch = DatabaseWatch("auto-onboard scheduler")
+    refused = OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    watch.failed("poll", refused, began=1.0, ended=5.0)
+    watch.reached(3.0)
+
+    assert watch.away
+    watch.reached(6.0)
+    assert not watch.away
+    answers = [r for r in caplog.records if "answers again" in r.getMessage()]
+    assert len(answers) == 1
