@@ -30,6 +30,7 @@ from app.schedules.router import router as schedules_router
 from app.scope.router import router as scope_router
 from app.setup.router import router as setup_router
 from app.tenants.router import router as tenants_router
+from app.web.docs import install_docs
 from app.web.router import router as web_router
 from app.webhooks.router import router as webhooks_router
 
@@ -74,7 +75,8 @@ def create_app(
         summary="Discovers Amazon API Gateway APIs and onboards them for security testing.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # Served by install_docs from local files, not a CDN.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -106,5 +108,6 @@ def create_app(
     app.include_router(api)
     app.include_router(operations_router)
     app.include_router(web_router)
+    install_docs(app, prefix=API_PREFIX)
     install_openapi(app)
     return app
