@@ -19,7 +19,9 @@ router = APIRouter(tags=["setup"], route_class=DatabaseRoute)
     responses={
         503: problem(
             503,
-            "The service cannot tell its own AWS identity (`platform_identity_unavailable`), "
+            "The service cannot tell its own AWS identity (`platform_identity_unavailable`; "
+            "the problem still carries `external_id`, `read_only_policy` and "
+            "`instructions.aws_user`: an IAM user trusts no platform identity), "
             "or the database is saturated or away (`database_busy`, `database_unavailable`: "
             "with `Retry-After`).",
         )

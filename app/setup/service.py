@@ -35,8 +35,18 @@ def resolve_platform_principal_arn(configured: str | None) -> str:
 def aws_setup(
     *, tenant: Tenant, configured_principal_arn: str | None, management_account_id: str | None
 ) -> AwsSetup:
-    principal = resolve_platform_principal_arn(configured_principal_arn)
     external_id = tenant.external_id
+    try:
+        principal = resolve_platform_principal_arn(configured_principal_arn)
+    except PlatformIdentityUnavailableError as exc:
+        # The IAM-user path trusts no platform identity: the problem still carries it (RFC 9457
+        # extension members), so a person can set that up while the operator fixes the rest.
+        exc.extra.update(
+            external_id=external_id,
+            read_only_policy=templates.read_only_policy(),
+            instructions={"aws_user": _aws_user_instructions()},
+        )
+        raise
     platform_trust = templates.trust_policy(principal, external_id)
     # Roles can only trust principals of their own partition, so the customer's accounts share
     # the platform's.
@@ -85,16 +95,7 @@ def _instructions(
         "with ?management_account_id= to have it filled in)"
     )
     return SetupInstructions(
-        aws_user=[
-            "In the AWS account whose APIs you want to discover, open IAM > Users and create a "
-            "user without console access, e.g. onboarder-reader.",
-            "Add an inline policy to the user with the JSON of read_only_policy. It allows "
-            "only apigateway:GET: it reads API Gateway's configuration and can change nothing.",
-            "Create an access key for the user (use case: application running outside AWS) "
-            "and copy the access key id and the secret access key; AWS shows the secret once.",
-            "Create a connection with credential_type 'aws_user', access_key_id and "
-            "secret_access_key (POST /api/v1/connections/test checks it without saving it).",
-        ],
+        aws_user=_aws_user_instructions(),
         assume_role=[
             "In the AWS account whose APIs you want to discover, open IAM > Roles > Create "
             "role, choose 'Custom trust policy' and paste the JSON of trust_policy: only "
@@ -126,3 +127,16 @@ def _instructions(
             f"central_role_arn; child_role_name defaults to {child}.",
         ],
     )
+
+
+def _aws_user_instructions() -> list[str]:
+    return [
+        "In the AWS account whose APIs you want to discover, open IAM > Users and create a "
+        "user without console access, e.g. onboarder-reader.",
+        "Add an inline policy to the user with the JSON of read_only_policy. It allows "
+        "only apigateway:GET: it reads API Gateway's configuration and can change nothing.",
+        "Create an access key for the user (use case: application running outside AWS) "
+        "and copy the access key id and the secret access key; AWS shows the secret once.",
+        "Create a connection with credential_type 'aws_user', access_key_id and "
+        "secret_access_key (POST /api/v1/connections/test checks it without saving it).",
+    ]
