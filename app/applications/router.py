@@ -10,6 +10,8 @@ from app.applications.dependencies import OnboardingServicesDep, ValidApplicatio
 from app.applications.schemas import (
     ApplicationCreate,
     ApplicationRead,
+    ApplicationRegionList,
+    ApplicationRegionRead,
     ApplicationStatus,
     InstanceSelection,
     OperationList,
@@ -58,6 +60,10 @@ def list_applications(
     protocol: Literal["REST", "HTTP", "WEBSOCKET"] | None = None,
     onboarded_via: Literal["manual", "auto_onboard"] | None = None,
     status: ApplicationStatus | None = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="Part of the name (any case)."),
+    ] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Page[ApplicationRead]:
@@ -71,7 +77,12 @@ def list_applications(
         "status": status,
     }
     listing = service.list_page(
-        session=session, tenant=tenant, filters=filters, limit=limit, cursor=cursor
+        session=session,
+        tenant=tenant,
+        filters=filters,
+        limit=limit,
+        cursor=cursor,
+        name_contains=q,
     )
     return Page[ApplicationRead](
         items=[
@@ -79,6 +90,17 @@ def list_applications(
             for row in listing.applications
         ],
         next_cursor=listing.next_cursor,
+    )
+
+
+@router.get("/regions", response_model=ApplicationRegionList)
+def list_regions(tenant: CurrentTenant, session: SessionDep) -> ApplicationRegionList:
+    """The regions the tenant's applications are in, each with how many."""
+    return ApplicationRegionList(
+        items=[
+            ApplicationRegionRead(region=region, applications=count)
+            for region, count in service.regions(session=session, tenant=tenant)
+        ]
     )
 
 

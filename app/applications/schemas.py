@@ -191,3 +191,14 @@ class OperationRead(BaseModel):
 
 class OperationList(Page[OperationRead]):
     pass
+
+
+class ApplicationRegionRead(BaseModel):
+    region: str
+    applications: int
+
+
+class ApplicationRegionList(BaseModel):
+    """The regions the tenant's applications are in (for a filter's choices)."""
+
+    items: list[ApplicationRegionRead]

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import Row, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, raiseload
 
@@ -105,8 +105,8 @@ def _already_onboarded(existing: Application) -> ConflictError:
     return ConflictError(
         f"API {existing.api_id} in account {existing.account_id}, region {existing.region} is "
         f"onboarded already as application {existing.id}.",
-        hint="Add instance URLs to the existing application with "
-        f"POST /applications/{existing.id}/instances.",
+        hint="Open the application in the console and choose Add Instances, or add instance "
+        f"URLs with POST /applications/{existing.id}/instances.",
         extra={"application_id": str(existing.id)},
     )
 
@@ -632,6 +632,7 @@ def list_page(
     filters: dict[str, Any],
     limit: int,
     cursor: str | None,
+    name_contains: str | None = None,
 ) -> ApplicationListing:
     statement = (
         ApplicationRepository(session, tenant.id)
@@ -641,6 +642,11 @@ def list_page(
     for column, value in filters.items():
         if value is not None:
             statement = statement.where(getattr(Application, column) == value)
+    if name_contains:
+        # lower() on both sides: ILIKE is PostgreSQL's, and SQLite's LIKE folds ASCII only.
+        statement = statement.where(
+            func.lower(Application.name).contains(name_contains.lower(), autoescape=True)
+        )
     rows, next_cursor = paginate(session, statement, Application, limit=limit, cursor=cursor)
     ids = [row.id for row in rows]
     instances: dict[uuid.UUID, list[Row[Any]]] = {id_: [] for id_ in ids}
@@ -662,6 +668,17 @@ def list_page(
         ):
             definitions[definition.application_id].append(definition)
     return ApplicationListing(rows, instances, definitions, next_cursor)
+
+
+def regions(*, session: Session, tenant: Tenant) -> list[tuple[str, int]]:
+    """The regions the tenant's applications are in, with how many each, by region."""
+    statement = (
+        select(Application.region, func.count())
+        .where(Application.tenant_id == tenant.id)
+        .group_by(Application.region)
+        .order_by(Application.region)
+    )
+    return [(region, count) for region, count in session.execute(statement)]
 
 
 def delete(*, session: Session, application: Application) -> None:

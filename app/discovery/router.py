@@ -16,12 +16,14 @@ from app.discovery.dependencies import DiscoveryCacheDep, DiscoveryEngineDep, Di
 from app.discovery.schemas import (
     AccountPage,
     AccountRegionRead,
+    ApiSummary,
     CustomDomainRead,
     DiscoveredApiPage,
     DiscoveredApiRead,
     DiscoveryErrorRead,
     OrganizationalUnitList,
     OrganizationalUnitRead,
+    RegionApiCountRead,
     RegionDenialRead,
     RegionList,
     RegionRead,
@@ -29,6 +31,7 @@ from app.discovery.schemas import (
     StageRead,
 )
 from app.integrations.aws.apigateway import DiscoveredApi
+from app.integrations.aws.discovery import DiscoveryResult
 from app.integrations.aws.errors import AwsError
 from app.integrations.aws.sessions import (
     ACCOUNT_ID_PATTERN,
@@ -174,6 +177,54 @@ def list_regions(
     )
 
 
+def _errors(result: DiscoveryResult) -> list[DiscoveryErrorRead]:
+    """Accounts not reached, regions not listed, parts of a listed region not read."""
+    failures = [
+        *((a.account_id, None, a.error) for a in result.accounts),
+        *((o.account_id, o.region, o.error) for o in result.outcomes if o.status == "failed"),
+        *((o.account_id, o.region, problem) for o in result.outcomes for problem in o.problems),
+    ]
+    errors = [
+        DiscoveryErrorRead(
+            account_id=account_id,
+            region=region,
+            code=error.code,
+            message=error.message,
+            hint=error.hint,
+        )
+        for account_id, region, error in failures
+        if error is not None
+    ]
+    return sorted(errors, key=lambda e: (e.account_id, e.region or ""))
+
+
+@router.get("/api-summary", response_model=ApiSummary)
+def summarize_apis(
+    target: DiscoveryTargetDep,
+    engine: DiscoveryEngineDep,
+    cache: DiscoveryCacheDep,
+    account_id: AccountIdQuery = None,
+    refresh: RefreshQuery = False,
+) -> ApiSummary:
+    """Which regions hold APIs, and how many, in every account the connection reaches (or
+    in `account_id`): where to look, without guessing an account and a region. Only the APIs
+    are listed in each region (GetRestApis and GetApis), not their stages."""
+    counts, result = service.summarize_apis(
+        target=target,
+        engine=engine,
+        cache=cache,
+        account_id=service.validate_account_id(account_id),
+        refresh=refresh,
+    )
+    return ApiSummary(
+        items=[
+            RegionApiCountRead(region=c.region, account_id=c.account_id, apis=c.apis)
+            for c in counts
+        ],
+        errors=_errors(result),
+    )
+
+
 @router.get("/apis", response_model=DiscoveredApiPage)
 def list_apis(
     target: DiscoveryTargetDep,
@@ -202,29 +253,14 @@ def list_apis(
         limit=limit,
         cursor=cursor,
     )
-    failures = [
-        *((a.account_id, None, a.error) for a in result.accounts),
-        *((o.account_id, o.region, o.error) for o in result.outcomes if o.status == "failed"),
-        *((o.account_id, o.region, problem) for o in result.outcomes for problem in o.problems),
-    ]
-    errors = [
-        DiscoveryErrorRead(
-            account_id=account_id,
-            region=region,
-            code=error.code,
-            message=error.message,
-            hint=error.hint,
-        )
-        for account_id, region, error in failures
-        if error is not None
-    ]
+    errors = _errors(result)
     onboarded = applications.ids_by_api(
         session=session, tenant_id=target.tenant_id, keys=[api.key for api in page]
     )
     return DiscoveredApiPage(
         items=[to_api_read(api, onboarded.get(api.key)) for api in page],
         next_cursor=next_cursor,
-        errors=sorted(errors, key=lambda e: (e.account_id, e.region or "")),
+        errors=errors,
         regions_not_enabled=sorted(
             (
                 AccountRegionRead(account_id=o.account_id, region=o.region)

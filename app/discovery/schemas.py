@@ -125,3 +125,18 @@ class RegionList(BaseModel):
     items: list[RegionRead]
     next_cursor: str | None = None
     source: RegionSource
+
+
+class RegionApiCountRead(BaseModel):
+    """How many APIs (REST, HTTP and WebSocket) one account holds in one region."""
+
+    region: str
+    account_id: str
+    apis: int
+
+
+class ApiSummary(BaseModel):
+    # Only the places that hold APIs, the most first; regions not enabled or denied by a
+    # policy are left out, places that could not be listed are in `errors`.
+    items: list[RegionApiCountRead]
+    errors: list[DiscoveryErrorRead]

@@ -148,3 +148,61 @@ def discover_apis(
             hint="GET /connections/{id}/accounts lists the accounts it reaches.",
         )
     return result
+
+
+# Counting needs only the listing of each region's APIs: every API is marked out of scope for
+# the engine, so it asks for no stages (GetStages, one per API) and no custom domains.
+_COUNT_ONLY = "counted only"
+
+
+@dataclass(frozen=True)
+class RegionApiCount:
+    account_id: str
+    region: str
+    apis: int
+
+
+def summarize_apis(
+    *,
+    target: DiscoveryTarget,
+    engine: DiscoveryEngine,
+    cache: DiscoveryCache,
+    account_id: str | None,
+    refresh: bool,
+) -> tuple[list[RegionApiCount], DiscoveryResult]:
+    """How many APIs each account and region holds, over every region API Gateway has in the
+    connection's partition, for choosing where to look without guessing.
+
+    Its cost in AWS calls: per account, the AssumeRole discovery makes anyway (cached), and
+    per account and region one GetRestApis and one GetApis (a call per 500 APIs); a central
+    role adds its ListAccounts pages. No GetStages, no custom-domain calls.
+    """
+
+    def compute() -> DiscoveryResult:
+        try:
+            return engine.discover(
+                target.spec,
+                target.context,
+                regions=apigateway_regions(target.spec.partition),
+                account_ids=None if account_id is None else [account_id],
+                api_out_of_scope=lambda _api: _COUNT_ONLY,
+            )
+        except AwsError as exc:
+            raise upstream(exc) from None
+
+    key = ("api-summary", target.tenant_id, target.connection_id, target.version, account_id)
+    result = cache.get_or_compute(
+        key, compute, refresh=refresh, keep=lambda found: not found.timed_out
+    )
+    if account_id is not None and not result.accounts:
+        raise NotFoundError(
+            f"Account {account_id} is not reached by this connection.",
+            hint="GET /connections/{id}/accounts lists the accounts it reaches.",
+        )
+    counts = [
+        RegionApiCount(account_id=o.account_id, region=o.region, apis=len(o.apis))
+        for o in result.outcomes
+        if o.status == "ok" and o.apis
+    ]
+    counts.sort(key=lambda c: (-c.apis, c.region, c.account_id))
+    return counts, result
