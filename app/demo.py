@@ -8,6 +8,7 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.integrations.aws.demo_organization import SeededOrganization
+    from app.integrations.aws.demo_organization import SeededFailures, SeededOrganization
 
 DEMO_TENANT = "demo"
 
@@ -44,10 +45,33 @@ def curl_lines(*, base_url: str, api_key: str, central_role_arn: str) -> list[st
     ]
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why the demo could not serve on ``host:port``, found before minutes of seeding."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        return (
+            f"onboarder demo: cannot serve on {host}:{port} ({error.strerror or error}); "
+            "choose another port with --port (or another address with --host)"
+        )
+    return None
+
+
 def _banner(
-    *, base_url: str, api_key: str, org: SeededOrganization, moto_url: str, workdir: Path
+    *,
+    base_url: str,
+    api_key: str,
+    org: SeededOrganization,
+    failures: SeededFailures,
+    moto_url: str,
+    workdir: Path,
 ) -> str:
-    members = ", ".join(org.member_account_ids)
+    members = ", ".join(
+        f"{name} {account_id}"
+        for name, account_id in zip(org.member_account_names, org.member_account_ids, strict=True)
+    )
     lines = [
         "",
         "Onboarder demo",
@@ -63,7 +87,19 @@ def _banner(
         f"  member accounts     {members} (each with role {org.child_role_name})",
         f"  regions             {', '.join(org.regions)}",
         f"  APIs                {len(org.apis)}",
+        "",
+        "Connect with each credential type (Integrations > New Connection):",
+        f"  central_role        {org.central_role_arn}",
         f"  assume_role role    {org.assume_role_arn}",
+        f"  aws_user            access key id {org.user_access_key_id}",
+        f"                      secret access key {org.user_secret_access_key}",
+        f"                      (IAM user of shop-staging {org.user_account_id}, which has APIs)",
+        "",
+        "What fails, as it would in AWS:",
+        f"  account {failures.refusing_account_name} {failures.refusing_account_id}: its "
+        f"{org.child_role_name} trusts another role, so the central role cannot reach it",
+        f"  role {failures.unassumable_role_arn}",
+        "                      trusts another vendor's external id: a connection to it fails",
         "",
         "Try:",
         *(
@@ -86,13 +122,19 @@ def run_demo(*, host: str, port: int) -> int:
         print("onboarder demo needs moto: pip install 'onboarder[demo]'", file=sys.stderr)
         return 2
 
+    problem = port_problem(host, port)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+
     import uvicorn
 
     from app.core.config import LogFormat, Mode, Settings
     from app.core.db import Database
     from app.core.logging import configure_logging
     from app.core.migrations import upgrade
-    from app.integrations.aws.demo_organization import seed_demo_organization
+    from app.integrations.aws.demo_organization import seed_demo_failures, seed_demo_organization
+    from app.integrations.aws.demo_trust import enforce_trust_policies
     from app.integrations.aws.platform import platform_principal_arn
     from app.main import create_app
     from app.tenants import service
@@ -140,6 +182,9 @@ def run_demo(*, host: str, port: int) -> int:
         org = seed_demo_organization(
             platform_principal_arn=platform_principal_arn(), external_id=external_id
         )
+        failures = seed_demo_failures(org, platform_principal_arn=platform_principal_arn())
+        # From now on the simulated AWS refuses what the roles' trust policies refuse.
+        enforce_trust_policies()
         # The scheduler runs in-process, as in `onboarder serve`: run-now works in the demo.
         from scheduler.process import embedded  # noqa: TID251 - the demo puts pieces together
 
@@ -149,7 +194,11 @@ def run_demo(*, host: str, port: int) -> int:
         thread.start()
         while not server.started:
             if not thread.is_alive():
-                print(f"onboarder demo: could not serve on {host}:{port}", file=sys.stderr)
+                print(
+                    f"onboarder demo: could not serve on {host}:{port}; "
+                    "choose another port with --port",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.05)
         # Only now, so that every printed line works the moment it is read.
@@ -158,6 +207,7 @@ def run_demo(*, host: str, port: int) -> int:
                 base_url=f"http://{host}:{port}",
                 api_key=issued.plaintext,
                 org=org,
+                failures=failures,
                 moto_url=moto_url,
                 workdir=workdir,
             ),

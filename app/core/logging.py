@@ -86,6 +86,18 @@ class TextFormatter(logging.Formatter):
         return redact(line)
 
 
+class RoutineAtDebug(logging.Filter):
+    """APScheduler says "Running job ..." and "executed successfully" at INFO for every poll
+    (every few seconds): routine, so logged at DEBUG. Its warnings and errors (a job missed, a
+    job that raised) keep their level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 def configure_logging(*, log_format: LogFormat, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format is LogFormat.JSON else TextFormatter())
@@ -101,3 +113,8 @@ def configure_logging(*, log_format: LogFormat, level: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for routine in ("apscheduler.executors.default", "apscheduler.scheduler"):
+        logger = logging.getLogger(routine)
+        for existing in [f for f in logger.filters if isinstance(f, RoutineAtDebug)]:
+            logger.removeFilter(existing)
+        logger.addFilter(RoutineAtDebug())

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 import shlex
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -64,7 +68,14 @@ def test_demo_serves_and_its_curl_lines_work(demo: Demo) -> None:
         assert response.json()
         if line.endswith("/connections/test"):
             assert response.json()["ok"] is True, response.text
-            assert len(response.json()["accounts"]) == 5
+            # The management account (no child role) and legacy-archive (its child role
+            # trusts another role) are unreachable; the connection still works.
+            accounts = {a["name"]: a for a in response.json()["accounts"]}
+            assert len(accounts) == 6
+            assert [name for name, a in accounts.items() if not a["reachable"]] == [
+                "master",
+                "legacy-archive",
+            ]
 
     assert httpx.get(f"{demo.base_url}/healthz").json() == {"status": "ok"}
     assert demo.request("GET", "/tenant").json()["name"] == "demo"
@@ -132,3 +143,70 @@ def test_a_private_api_is_onboarded_end_to_end_in_the_demo_organization(demo: De
     ).json()
     marked = {api["api_id"]: api["application_id"] for api in relisted["items"]}
     assert marked[private["api_id"]] == application["id"]
+
+
+def _banner_value(demo: Demo, pattern: str) -> str:
+    found = re.search(pattern, demo.banner)
+    assert found, demo.banner
+    return found.group(1)
+
+
+def test_the_banners_iam_user_connects_to_an_account_with_apis(demo: Demo) -> None:
+    keys = {
+        "credential_type": "aws_user",
+        "access_key_id": _banner_value(demo, r"access key id (AKIA\w+)"),
+        "secret_access_key": _banner_value(demo, r"secret access key (\S+)"),
+    }
+    created = demo.request("POST", "/connections", json={"name": "reader user", **keys})
+    assert created.status_code == 201, created.text
+    connection = created.json()
+    assert connection["access_key_id_masked"].endswith(keys["access_key_id"][-4:])
+    listed = [
+        api
+        for region in ("us-east-1", "eu-west-1")
+        for api in demo.request(
+            "GET", f"/connections/{connection['id']}/apis", params={"region": region}
+        ).json()["items"]
+    ]
+    assert listed, "the IAM user's account (shop-staging) has APIs"
+    account = _banner_value(demo, r"IAM user of shop-staging (\d{12})")
+    assert {api["account_id"] for api in listed} == {account}
+
+
+def test_what_the_banner_says_fails_fails_as_aws_refuses_it(demo: Demo) -> None:
+    role_arn = _banner_value(demo, r"role (arn:aws:iam::\d+:role/APIGatewayAccessRole-OldVendor)")
+    tested = demo.request(
+        "POST", "/connections/test", json={"credential_type": "assume_role", "role_arn": role_arn}
+    ).json()
+    assert tested["ok"] is False
+    assert tested["error"]["code"] == "role_not_assumable"
+    assert "not authorized to perform: sts:AssumeRole" in tested["error"]["message"]
+    assert "sts:ExternalId" in tested["error"]["hint"]
+
+    refusing = _banner_value(demo, r"account legacy-archive (\d{12})")
+    central = {"credential_type": "central_role", "central_role_arn": demo.central_role_arn}
+    accounts = demo.request("POST", "/connections/test", json=central).json()["accounts"]
+    legacy = next(a for a in accounts if a["account_id"] == refusing)
+    assert legacy["error"]["code"] == "role_not_assumable"
+    assert "trust policy" in legacy["error"]["hint"]
+
+
+def test_a_port_in_use_is_reported_before_seeding_naming_the_flag() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        finished = subprocess.run(
+            [sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert finished.returncode == 2
+    assert f"127.0.0.1:{port}" in finished.stderr
+    assert "--port" in finished.stderr
+    assert "Onboarder demo" not in finished.stdout
+    # Seeding the organization takes tens of seconds; the answer comes before it.
+    assert time.monotonic() - started < 20

@@ -937,3 +937,58 @@ def seed_demo_organization(*, platform_principal_arn: str, external_id: str) -> 
         organization_id=str(organization["Id"]),
         member_account_names=tuple(spec.name for spec in _MEMBER_ACCOUNTS),
     )
+
+
+# --------------------------------------------------------------------------- what fails
+
+
+LEGACY_ACCOUNT = _AccountSpec("legacy-archive", "aws-legacy-archive@example-shop.com")
+LEGACY_SCANNER_ROLE_NAME = "LegacyScannerRole"
+UNASSUMABLE_ROLE_NAME = "APIGatewayAccessRole-OldVendor"
+_OLD_VENDOR_EXTERNAL_ID = "old-vendor-external-id"
+
+
+@dataclass(frozen=True)
+class SeededFailures:
+    """What a person trying the demo sees fail, as it fails in real estates (the demo's
+    simulated AWS checks trust policies: app.integrations.aws.demo_trust)."""
+
+    # A member account whose APIsecChildRole trusts an old scanner role, not the central role.
+    refusing_account_id: str
+    refusing_account_name: str
+    # A role that trusts the platform only with another vendor's external id.
+    unassumable_role_arn: str
+
+
+def seed_demo_failures(org: SeededOrganization, *, platform_principal_arn: str) -> SeededFailures:
+    """Add to a seeded organization what the demo shows failing: a member account whose child
+    role refuses the central role, and a role the platform cannot assume."""
+    session = _new_session()
+    management = _Account(session, org.management_account_id, None)
+    legacy_id = _create_member_account(management.client("organizations"), LEGACY_ACCOUNT)
+    legacy = management.assume(
+        f"arn:aws:iam::{legacy_id}:role/{ORGANIZATION_ACCESS_ROLE_NAME}", legacy_id
+    )
+    _create_role(
+        legacy.client("iam"),
+        org.child_role_name,
+        _trust(f"arn:aws:iam::{org.management_account_id}:role/{LEGACY_SCANNER_ROLE_NAME}"),
+        "Deployed for an old scanner: trusts LegacyScannerRole, not APIsecCentralRole",
+        _apigateway_read_policy(),
+    )
+    shop_prod = org.account_id_named(_ASSUME_ROLE_ACCOUNT)
+    member = management.assume(
+        f"arn:aws:iam::{shop_prod}:role/{ORGANIZATION_ACCESS_ROLE_NAME}", shop_prod
+    )
+    unassumable = _create_role(
+        member.client("iam"),
+        UNASSUMABLE_ROLE_NAME,
+        _trust(platform_principal_arn, _OLD_VENDOR_EXTERNAL_ID),
+        "Trusts the platform with another vendor's external id, not this tenant's",
+        _apigateway_read_policy(),
+    )
+    return SeededFailures(
+        refusing_account_id=legacy_id,
+        refusing_account_name=LEGACY_ACCOUNT.name,
+        unassumable_role_arn=unassumable,
+    )
