@@ -115,6 +115,6 @@ def configure_logging(*, log_format: LogFormat, level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for routine in ("apscheduler.executors.default", "apscheduler.scheduler"):
         logger = logging.getLogger(routine)
-        for existing in [f for f in logger.filters if isinstance(f, RoutineAtDebug)]:
-            logger.removeFilter(existing)
+        for old in [f for f in logger.filters if isinstance(f, RoutineAtDebug)]:
+            logger.removeFilter(old)
         logger.addFilter(RoutineAtDebug())

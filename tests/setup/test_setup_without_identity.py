@@ -40,7 +40,9 @@ def test_the_problem_carries_the_iam_user_path(client: TestClient, tenant: Tenan
         "Statement": [{"Effect": "Allow", "Action": ["apigateway:GET"], "Resource": "*"}],
     }
     steps = body["instructions"]["aws_user"]
-    assert len(steps) >= 3 and any("access key" in step for step in steps)
+    assert len(steps) >= 3
+    assert any("access key" in step for step in steps)
     # Nothing that needs the platform's identity is made up.
     assert "platform_principal_arn" not in body
-    assert "central_role" not in body and "trust_policy" not in body
+    assert "central_role" not in body
+    assert "trust_policy" not in body
