@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.connections import service
+from app.connections.test_tokens import TestTokenSigner
 from app.core.db import SessionDep, ends_transaction
-from app.core.security import SecretBox
+from app.core.security import SecretBox, load_encryption_keys
 from app.integrations.aws.credentials import ProbeContext
 from app.integrations.aws.deadlines import interactive_timeouts
 from app.integrations.aws.sessions import AwsSession
@@ -28,6 +29,16 @@ async def secret_box(request: Request) -> SecretBox:
     return box
 
 
+async def test_token_signer(request: Request) -> TestTokenSigner:
+    """Keyed from the same key material as the secret box (built once per app)."""
+    state = request.app.state
+    signer: TestTokenSigner | None = getattr(state, "connection_test_token_signer", None)
+    if signer is None:
+        signer = TestTokenSigner(load_encryption_keys(state.settings))
+        state.connection_test_token_signer = signer
+    return signer
+
+
 async def probe_context(request: Request, tenant: CurrentTenant) -> ProbeContext:
     settings = request.app.state.settings
     # A person waits on this request: short SDK limits, and a deadline from now.
@@ -42,4 +53,5 @@ async def probe_context(request: Request, tenant: CurrentTenant) -> ProbeContext
 
 ValidConnection = Annotated[Connection, Depends(valid_connection)]
 SecretBoxDep = Annotated[SecretBox, Depends(secret_box)]
+TestTokenSignerDep = Annotated[TestTokenSigner, Depends(test_token_signer)]
 ProbeContextDep = Annotated[ProbeContext, Depends(probe_context)]

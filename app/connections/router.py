@@ -4,7 +4,12 @@ from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
 from app.connections import service
-from app.connections.dependencies import ProbeContextDep, SecretBoxDep, ValidConnection
+from app.connections.dependencies import (
+    ProbeContextDep,
+    SecretBoxDep,
+    TestTokenSignerDep,
+    ValidConnection,
+)
 from app.connections.schemas import (
     AccountRead,
     AwsFailureRead,
@@ -82,9 +87,22 @@ def to_test_read(result: ProbeResult) -> ConnectionTestRead:
 
 @router.post("/test", response_model=ConnectionTestRead)
 def test_unsaved_connection(
-    body: ConnectionTestRequest, context: ProbeContextDep, tenant: CurrentTenant
+    body: ConnectionTestRequest,
+    context: ProbeContextDep,
+    tenant: CurrentTenant,
+    signer: TestTokenSignerDep,
 ) -> ConnectionTestRead:
-    return to_test_read(service.probe(spec=body, context=context))
+    result = service.probe(spec=body, context=context)
+    answer = to_test_read(result)
+    if result.ok:
+        answer.test_token = signer.issue(
+            tenant_id=tenant.id,
+            spec=body,
+            account_id=result.account_id,
+            arn=result.arn,
+            tested_at=utcnow(),
+        )
+    return answer
 
 
 @router.post(
@@ -94,10 +112,21 @@ def test_unsaved_connection(
     responses=problems(409),
 )
 def create_connection(
-    body: ConnectionCreate, tenant: CurrentTenant, session: SessionDep, box: SecretBoxDep
+    body: ConnectionCreate,
+    tenant: CurrentTenant,
+    session: SessionDep,
+    box: SecretBoxDep,
+    signer: TestTokenSignerDep,
 ) -> ConnectionRead:
+    # A token that does not verify (forged, expired, another tenant's, other fields) is
+    # ignored: the connection is stored untested, as without one.
+    tested = (
+        signer.verify(body.test_token.get_secret_value(), tenant_id=tenant.id, spec=body)
+        if body.test_token is not None
+        else None
+    )
     connection = service.create(
-        session=session, tenant=tenant, data=body, name=body.name, secret_box=box
+        session=session, tenant=tenant, data=body, name=body.name, secret_box=box, tested=tested
     )
     return to_read(connection, session)
 

@@ -67,15 +67,31 @@ class _Named(BaseModel):
     name: ConnectionName
 
 
-class AwsUserConnectionCreate(_RefusesExternalId, AwsUserCredentials, _Named):
+class _CarriesTestToken(BaseModel):
+    # SecretStr: repr() and logs show '**********'; the token is never logged.
+    test_token: SecretStr | None = Field(
+        default=None,
+        description="The test_token of a successful POST /connections/test of these same "
+        "fields (15 minutes): the connection is stored as tested (status ok, last_tested_at, "
+        "account_id from that test). A token that does not verify, has expired or was made "
+        "for other fields is ignored: the connection is stored untested.",
+        json_schema_extra={"writeOnly": True},
+    )
+
+
+class AwsUserConnectionCreate(_RefusesExternalId, _CarriesTestToken, AwsUserCredentials, _Named):
     pass
 
 
-class AssumeRoleConnectionCreate(_RefusesExternalId, AssumeRoleCredentials, _Named):
+class AssumeRoleConnectionCreate(
+    _RefusesExternalId, _CarriesTestToken, AssumeRoleCredentials, _Named
+):
     pass
 
 
-class CentralRoleConnectionCreate(_RefusesExternalId, CentralRoleCredentials, _Named):
+class CentralRoleConnectionCreate(
+    _RefusesExternalId, _CarriesTestToken, CentralRoleCredentials, _Named
+):
     pass
 
 
@@ -182,6 +198,12 @@ class ConnectionTestRead(BaseModel):
     checks: list[CheckRead]
     accounts: list[AccountRead] | None = None
     error: AwsFailureRead | None = None
+    test_token: str | None = Field(
+        default=None,
+        description="POST /connections/test only, when ok: pass it as test_token to "
+        "POST /connections with the same fields (within 15 minutes) to store the connection "
+        "as tested.",
+    )
 
 
 class ConnectionRead(BaseModel):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.connections.test_tokens import TestedFacts
 from app.core.errors import ConflictError, ValidationFailedError
 from app.core.pagination import paginate
 from app.core.repository import TenantRepository
@@ -99,18 +100,34 @@ def _store_fields(connection: Connection, spec: CredentialSpec, secret_box: Secr
 
 
 def create(
-    *, session: Session, tenant: Tenant, data: CredentialSpec, name: str, secret_box: SecretBox
+    *,
+    session: Session,
+    tenant: Tenant,
+    data: CredentialSpec,
+    name: str,
+    secret_box: SecretBox,
+    tested: TestedFacts | None = None,
 ) -> Connection:
+    """`tested`: a verified test of these very fields before the create (a test token)."""
     _ensure_name_free(session, tenant.id, name)
     connection = Connection(
         tenant_id=tenant.id, name=name, credential_type=type(data).type_name, status="untested"
     )
+    if tested is not None:
+        connection.status = "ok"
+        connection.last_tested_at = tested.tested_at
+        connection.account_id = tested.account_id
+        connection.arn = tested.arn
     _store_fields(connection, data, secret_box)
     session.add(connection)
     _flush_or_conflict(session, name)
     logger.info(
         "connection created",
-        extra={"connection_id": str(connection.id), "credential_type": connection.credential_type},
+        extra={
+            "connection_id": str(connection.id),
+            "credential_type": connection.credential_type,
+            "tested_before_create": tested is not None,
+        },
     )
     return connection
 
