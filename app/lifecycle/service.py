@@ -516,15 +516,31 @@ def orphan_for_deleted_connection(
     session: Session, *, tenant_id: uuid.UUID, connection_id: uuid.UUID, now: datetime
 ) -> int:
     """Before a connection goes: its applications move to another connection of the tenant
-    that reaches the same account, or are orphaned; how many were orphaned."""
-    others = session.execute(
+    known to reach the same account, or are orphaned; how many were orphaned.
+
+    Known without asking AWS: a connection whose own account it is, or one (a central role)
+    with an active application in that account. Otherwise the application is orphaned, and
+    the next run of a connection that reaches it restores it."""
+    through_applications = session.execute(
+        select(Application.account_id, Application.connection_id)
+        .where(
+            Application.tenant_id == tenant_id,
+            Application.status == "active",
+            Application.connection_id.is_not(None),
+            Application.connection_id != connection_id,
+        )
+        .distinct()
+    ).all()
+    reach = {row.account_id: row.connection_id for row in through_applications}
+    own_accounts = session.execute(
         select(Connection.id, Connection.account_id).where(
             Connection.tenant_id == tenant_id,
             Connection.id != connection_id,
             Connection.account_id.is_not(None),
         )
     ).all()
-    reach = {row.account_id: row.id for row in others}
+    # A connection in the account itself first: it needs no child role to get there.
+    reach.update({row.account_id: row.id for row in own_accounts})
     orphaned = 0
     candidates = session.scalars(
         select(Application).where(

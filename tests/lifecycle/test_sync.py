@@ -18,7 +18,13 @@ from app.core.db import Database
 from app.integrations.aws.demo_organization import SeededApi, SeededOrganization
 from app.integrations.aws.discovery import DiscoveryEngine
 from app.schedules.runs import RunServices
-from tests.applications.conftest import account_client, applications, onboarded, storefront_prod
+from tests.applications.conftest import (
+    account_client,
+    api_ref,
+    applications,
+    onboarded,
+    storefront_prod,
+)
 from tests.conftest import TenantWithKey
 from tests.connections.aws_fixtures import StubPlan
 from tests.discovery.test_custom_domains import recorded
@@ -289,6 +295,33 @@ def test_a_deleted_connection_orphans_its_applications_and_another_connections_r
     assert restored["source"]["connection_id"] == central
     assert run["restored"] == 1
     assert kinds(client, tenant, application["id"])[:2] == ["restored", "orphaned"]
+
+
+def test_a_deleted_connections_applications_move_to_a_central_role_known_to_reach_them(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    shop_prod: str,
+    central: str,
+) -> None:
+    # The central role's own account is the management account; that it reaches shop-prod
+    # is known from an application it onboarded there.
+    application = onboarded(client, tenant, **storefront_prod(org, shop_prod))
+    catalog = org.api_named("shop-catalog-api")
+    onboarded(
+        client,
+        tenant,
+        connection_id=central,
+        account_id=catalog.account_id,
+        stages=["$default"],
+        **api_ref(catalog),
+    )
+    deleted = client.delete(f"/api/v1/connections/{shop_prod}", headers=tenant.headers)
+    assert deleted.status_code == 204
+
+    moved = client.get(f"{APPLICATIONS}/{application['id']}", headers=tenant.headers).json()
+    assert (moved["status"], moved["source"]["connection_id"]) == ("active", central)
+    assert "orphaned" not in kinds(client, tenant, application["id"])
 
 
 def test_the_history_pages_newest_first(
