@@ -100,8 +100,8 @@ def test_the_list_filters_by_protocol_region_account_and_origin(
 
     filters = page.get_by_role("search", name="Filter applications")
     filters.get_by_label("Protocol").select_option("HTTP")
-    filters.get_by_label("Region").fill("us-east-1")
-    filters.get_by_label("Region").press("Enter")
+    filters.get_by_label("Region").select_option("us-east-1")
+    filters.get_by_role("button", name="Apply filters").click()
     expect(page).to_have_url(
         f"{console_demo.base_url}/#/applications?region=us-east-1&protocol=HTTP"
     )
@@ -118,7 +118,7 @@ def test_the_list_filters_by_protocol_region_account_and_origin(
     filters = page.get_by_role("search", name="Filter applications")
     expect(filters.get_by_label("Protocol")).to_have_value("HTTP")
     filters.get_by_label("Protocol").select_option("")
-    filters.get_by_label("Region").fill("")
+    filters.get_by_label("Region").select_option("")
     filters.get_by_label("Connection").select_option(shop_applications["connection_id"])
     filters.get_by_label("Account").fill(shop_applications["account_id"])
     filters.get_by_label("Onboarded via").select_option("manual")
@@ -189,7 +189,7 @@ def test_every_screen_fits_a_phone(
 
     page.goto(f"{console_demo.base_url}/#/integrations")
     card = page.locator(f'article[data-connection-id="{shop_applications["connection_id"]}"]')
-    card.get_by_role("button", name="Enable auto-onboard").click()
+    card.get_by_role("button", name="Enable Auto-Onboard").click()
     expect(card.locator("form.schedule-form")).to_be_visible()
     _assert_fits(page)
     screenshot(page, "54-phone-integrations")

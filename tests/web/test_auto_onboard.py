@@ -40,7 +40,7 @@ def test_auto_onboard_is_enabled_updated_run_and_disabled(page: Page, console_de
     page.goto(f"{console_demo.base_url}/#/integrations")
     panel = _panel(page, connection)
     expect(panel.locator(".badge")).to_have_text("Off")
-    panel.get_by_role("button", name="Enable auto-onboard").click()
+    panel.get_by_role("button", name="Enable Auto-Onboard").click()
 
     form = panel.locator("form.schedule-form")
     expect(form.get_by_label("Weekly")).to_be_checked()
@@ -49,7 +49,7 @@ def test_auto_onboard_is_enabled_updated_run_and_disabled(page: Page, console_de
     expect(form.get_by_label("Day of month")).to_be_hidden()
     expect(form.get_by_label("eu-west-1")).to_be_visible()
     # Regions are required for a single-account connection: said before anything is sent.
-    form.get_by_role("button", name="Enable auto-onboard").click()
+    form.get_by_role("button", name="Save Schedule").click()
     expect(form.locator("fieldset.regions .field-error")).to_have_text("choose at least one region")
     form.get_by_label("eu-west-1").check()
     form.get_by_label("Day of week").select_option("wed")
@@ -81,7 +81,7 @@ def test_auto_onboard_is_enabled_updated_run_and_disabled(page: Page, console_de
     expect(next_run).to_contain_text("03:30")
     screenshot(page, "31-auto-onboard-enabled")
 
-    panel.get_by_role("button", name="Edit schedule").click()
+    panel.get_by_role("button", name="Edit Schedule").click()
     form.get_by_label("Monthly").check()
     expect(form.get_by_label("Day of week")).to_be_hidden()
     form.get_by_label("Day of month").select_option("15")
@@ -92,7 +92,7 @@ def test_auto_onboard_is_enabled_updated_run_and_disabled(page: Page, console_de
     form.get_by_label("eu-west-2").check()
     form.get_by_label("Only APIs created after a date").check()
     form.get_by_label("Created on or after").fill("2024-01-01")
-    form.get_by_role("button", name="Update schedule").click()
+    form.get_by_role("button", name="Update Schedule").click()
 
     expect(panel.locator(".alert-success")).to_contain_text("Schedule updated")
     expect(panel.locator(".schedule-text")).to_have_text(
@@ -109,12 +109,12 @@ def test_auto_onboard_is_enabled_updated_run_and_disabled(page: Page, console_de
     assert (saved["scope"], saved["published_after"]) == ("published_after", "2024-01-01")
     screenshot(page, "32-auto-onboard-updated")
 
-    panel.get_by_role("button", name="Run now").click()
+    panel.get_by_role("button", name="Run Now").click()
     expect(panel.locator(".alert").filter(has_text="Run ")).to_contain_text(
         "Discovered", timeout=RUN_TIMEOUT_MS
     )
     row = panel.locator("table.runs tbody tr").first
-    expect(row).to_contain_text("Run now")
+    expect(row).to_contain_text("Run Now")
     expect(row).to_have_attribute("data-status", "succeeded")
     runs = console_demo.request("GET", f"{schedule_path}/runs").json()["items"]
     assert runs[0]["trigger"] == "manual"
@@ -124,8 +124,8 @@ def test_auto_onboard_is_enabled_updated_run_and_disabled(page: Page, console_de
     screenshot(page, "33-auto-onboard-run-history")
 
     # Disabling asks first; Cancel keeps the schedule.
-    panel.get_by_role("button", name="Disable").click()
-    dialog = page.get_by_role("dialog", name="Disable auto-onboard?")
+    panel.get_by_role("button", name="Disable Schedule").click()
+    dialog = page.get_by_role("dialog", name="Disable the schedule?")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
     screenshot(page, "34-auto-onboard-disable-confirm")
@@ -133,11 +133,11 @@ def test_auto_onboard_is_enabled_updated_run_and_disabled(page: Page, console_de
     expect(dialog).to_be_hidden()
     assert console_demo.request("GET", schedule_path).status_code == 200
 
-    panel.get_by_role("button", name="Disable").click()
-    dialog.get_by_role("button", name="Disable auto-onboard").click()
+    panel.get_by_role("button", name="Disable Schedule").click()
+    dialog.get_by_role("button", name="Disable Schedule").click()
     expect(panel.get_by_role("status").filter(has_text="Auto-onboard disabled")).to_be_visible()
     expect(panel.locator(".badge").first).to_have_text("Off")
-    expect(panel.get_by_role("button", name="Enable auto-onboard")).to_be_focused()
+    expect(panel.get_by_role("button", name="Enable Auto-Onboard")).to_be_focused()
     assert console_demo.request("GET", schedule_path).status_code == 404
     screenshot(page, "35-auto-onboard-disabled")
 
@@ -152,14 +152,14 @@ def test_a_central_role_schedule_may_leave_regions_to_the_organization(
     )
     page.goto(f"{console_demo.base_url}/#/integrations")
     panel = _panel(page, connection)
-    panel.get_by_role("button", name="Enable auto-onboard").click()
+    panel.get_by_role("button", name="Enable Auto-Onboard").click()
     form = panel.locator("form.schedule-form")
     expect(form.locator("fieldset.regions legend")).to_contain_text("(optional)")
     form.get_by_label("Daily").check()
     expect(form.get_by_label("Day of week")).to_be_hidden()
     form.get_by_label("Time", exact=True).fill("00:15")
     form.get_by_label("Time zone").select_option("UTC")
-    form.get_by_role("button", name="Enable auto-onboard").click()
+    form.get_by_role("button", name="Save Schedule").click()
     expect(panel.locator(".schedule-text")).to_have_text("Daily at 00:15 (UTC)")
     expect(panel).to_contain_text("Every enabled region of every account")
     saved = console_demo.request("GET", f"/connections/{connection['id']}/auto-onboard").json()

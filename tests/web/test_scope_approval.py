@@ -103,7 +103,7 @@ def test_a_scope_is_saved_shown_and_read_back_after_a_reload(
     payments = organization["accounts"]["payments-prod"]
     page.goto(f"{console_demo.base_url}/#/integrations")
     panel = _panel(page, connection)
-    panel.get_by_role("button", name="Enable auto-onboard").click()
+    panel.get_by_role("button", name="Enable Auto-Onboard").click()
     form = panel.locator("form.schedule-form")
     form.get_by_label("Daily").check()
     form.get_by_label("Time", exact=True).fill("04:45")
@@ -162,7 +162,7 @@ def test_a_scope_is_saved_shown_and_read_back_after_a_reload(
     expect(scope.locator(".scope-approval")).to_contain_text("instead of being onboarded")
     approval.check()
     screenshot(page, "80-scope-form")
-    form.get_by_role("button", name="Enable auto-onboard").click()
+    form.get_by_role("button", name="Save Schedule").click()
 
     expect(panel.locator(".alert-success")).to_contain_text("Auto-onboard enabled")
     saved = console_demo.request("GET", no_schedule).json()
@@ -197,7 +197,7 @@ def test_a_scope_is_saved_shown_and_read_back_after_a_reload(
     page.reload()
     panel = _panel(page, connection)
     summary_is_shown()
-    panel.get_by_role("button", name="Edit schedule").click()
+    panel.get_by_role("button", name="Edit Schedule").click()
     form = panel.locator("form.schedule-form")
     expect(form.locator(f'li[data-account-id="{payments}"]')).to_contain_text("Excluded")
     expect(form.get_by_label(workloads["Name"])).to_have_value("include")
@@ -214,7 +214,7 @@ def test_a_scope_is_saved_shown_and_read_back_after_a_reload(
     # An update that leaves rules out clears them.
     form.locator(f'li[data-account-id="{payments}"]').get_by_role("button", name="Remove").click()
     rows.nth(1).get_by_role("button", name="Remove").click()
-    form.get_by_role("button", name="Update schedule").click()
+    form.get_by_role("button", name="Update Schedule").click()
     expect(panel.locator(".alert-success")).to_contain_text("Schedule updated")
     expect(panel.locator('dd[data-scope="accounts"]')).to_have_count(0)
     expect(panel.locator('dd[data-scope="tags"]')).to_have_text("must have env (any value)")
@@ -231,7 +231,7 @@ def test_a_refused_scope_is_shown_at_its_field(
     connection = organization["connection"]
     page.goto(f"{console_demo.base_url}/#/integrations")
     panel = _panel(page, connection)
-    panel.get_by_role("button", name="Enable auto-onboard").click()
+    panel.get_by_role("button", name="Enable Auto-Onboard").click()
     form = panel.locator("form.schedule-form")
     tags = form.locator('fieldset[name="tags"]')
     tags.get_by_role("button", name="Add tag rule").click()
@@ -239,7 +239,7 @@ def test_a_refused_scope_is_shown_at_its_field(
     # No key: the service refuses it (422) and names the tag rule.
     row.get_by_label("Any value").uncheck()
     row.get_by_label("Tag value", exact=True).fill("blue")
-    form.get_by_role("button", name="Enable auto-onboard").click()
+    form.get_by_role("button", name="Save Schedule").click()
 
     key = row.get_by_label("Tag key")
     expect(key).to_have_attribute("aria-invalid", "true")
@@ -251,7 +251,7 @@ def test_a_refused_scope_is_shown_at_its_field(
 
     # With the key, it is saved.
     key.fill("colour")
-    form.get_by_role("button", name="Enable auto-onboard").click()
+    form.get_by_role("button", name="Save Schedule").click()
     expect(panel.locator(".alert-success")).to_contain_text("Auto-onboard enabled")
     expect(panel.locator('dd[data-scope="tags"]')).to_have_text("must have colour=blue")
     expect(panel.locator('dd[data-scope="approval"]')).to_have_text("Onboarded right away")
@@ -292,13 +292,13 @@ def test_approval_mode_holds_new_apis_to_approve_or_dismiss(
     expect(panel.locator('dd[data-scope="accounts"]')).to_have_text(
         f"only data-sandbox ({sandbox_account})"
     )
-    panel.get_by_role("button", name="Run now").click()
+    panel.get_by_role("button", name="Run Now").click()
     outcome = panel.locator(".alert").filter(has_text="Run ")
     expect(outcome).to_contain_text("Discovered", timeout=RUN_TIMEOUT_MS)
     expect(outcome).to_contain_text("2 new APIs held for review.")
     # The accounts the scope left out, with why.
     excluded = outcome.locator("details.run-excluded")
-    expect(excluded.locator("summary")).to_have_text("4 accounts left out by the scope")
+    expect(excluded.locator("summary")).to_have_text("5 accounts left out by the scope")
     excluded.locator("summary").click()
     expect(excluded.locator("li").filter(has_text="payments-prod")).to_contain_text(
         organization["accounts"]["payments-prod"]
@@ -393,7 +393,7 @@ def test_the_scope_form_and_the_review_list_fit_a_phone(
     )
     page.goto(f"{console_demo.base_url}/#/integrations")
     panel = _panel(page, connection)
-    panel.get_by_role("button", name="Enable auto-onboard").click()
+    panel.get_by_role("button", name="Enable Auto-Onboard").click()
     form = panel.locator("form.schedule-form")
     form.get_by_label("Daily").check()
     form.get_by_label("Time zone").select_option("UTC")
@@ -410,13 +410,13 @@ def test_the_scope_form_and_the_review_list_fit_a_phone(
     form.get_by_label("Ask before onboarding").check()
     _assert_fits(page)
     screenshot(page, "87-scope-form-phone")
-    form.get_by_role("button", name="Enable auto-onboard").click()
+    form.get_by_role("button", name="Save Schedule").click()
     expect(panel.locator(".alert-success")).to_contain_text("Auto-onboard enabled")
     _assert_fits(page)
 
     page.reload()
     panel = _panel(page, connection)
-    panel.get_by_role("button", name="Run now").click()
+    panel.get_by_role("button", name="Run Now").click()
     outcome = panel.locator(".alert").filter(has_text="Run ")
     expect(outcome).to_contain_text("1 new API held for review.", timeout=RUN_TIMEOUT_MS)
     _assert_fits(page)

@@ -448,3 +448,95 @@ export function secretPanel({ title, secret, body }) {
     body,
   );
 }
+
+// ------------------------------------------------------------------------------------ copy, download
+
+/**
+ * Puts `text` on the clipboard. Where the clipboard is refused (no permission, not a secure
+ * page), selects `target`'s text instead so that the keyboard can copy it.
+ * Resolves "copied" or "selected".
+ */
+export async function copyText(text, target) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return "copied";
+  } catch {
+    if (target) {
+      if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) {
+        target.focus();
+        target.select();
+      } else {
+        const selection = window.getSelection();
+        selection.removeAllRanges();
+        const range = document.createRange();
+        range.selectNodeContents(target);
+        selection.addRange(range);
+      }
+    }
+    return "selected";
+  }
+}
+
+/** A Copy button for `text()` (or a string) that says "Copied" next to itself for a moment. */
+export function copyButton(text, { label = "Copy", target, name } = {}) {
+  const status = h("span", { class: "copy-status", role: "status" });
+  const button = h("button", { type: "button", class: "button button-small", "aria-label": name ? `${label} ${name}` : undefined }, label);
+  let timer = null;
+  button.addEventListener("click", async () => {
+    const value = typeof text === "function" ? text() : text;
+    const outcome = await copyText(value, typeof target === "function" ? target() : target);
+    status.textContent = outcome === "copied" ? "Copied" : "Selected: press Ctrl+C (⌘C on a Mac) to copy";
+    status.dataset.outcome = outcome;
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => {
+      status.textContent = "";
+      delete status.dataset.outcome;
+    }, 4000);
+  });
+  return h("span", { class: "copy-control" }, button, status);
+}
+
+/** Saves `text` as a file named `filename` (a Blob behind a download link). */
+export function downloadText(text, filename, type = "text/plain") {
+  const url = URL.createObjectURL(new Blob([text], { type: `${type};charset=utf-8` }));
+  const link = h("a", { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export function downloadButton(text, filename, { type, label = "Download", name } = {}) {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "button button-small",
+      title: `Save as ${filename}`,
+      "aria-label": name ? `${label} ${name}` : undefined,
+      onClick: () => downloadText(typeof text === "function" ? text() : text, filename, type),
+    },
+    label,
+  );
+}
+
+/**
+ * A titled block of text to paste elsewhere (a policy, a template): a <pre> with Copy and,
+ * given a `filename`, Download.
+ */
+export function copyBlock({ title, text, filename, type, help }) {
+  const titleId = nextId("block");
+  const pre = h("pre", { class: "code-block copy-block-text", tabindex: "0", "aria-labelledby": titleId }, text);
+  return h(
+    "div",
+    { class: "copy-block", dataset: { filename: filename || "" } },
+    h(
+      "div",
+      { class: "copy-block-head" },
+      h("p", { class: "copy-block-title", id: titleId }, title),
+      h("div", { class: "copy-block-actions" }, copyButton(text, { target: pre, name: title }), filename ? downloadButton(text, filename, { type, name: title }) : null),
+    ),
+    help ? h("p", { class: "help" }, help) : null,
+    pre,
+  );
+}

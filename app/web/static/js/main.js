@@ -7,6 +7,8 @@ import { applicationView } from "./views/application.js";
 import { applicationsView } from "./views/applications.js";
 import { candidatesView } from "./views/candidates.js";
 import { integrationsView } from "./views/integrations.js";
+import { runView } from "./views/run.js";
+import { setupView } from "./views/setup.js";
 import { webhooksView } from "./views/webhooks.js";
 import { wizardView } from "./views/wizard.js";
 
@@ -16,6 +18,8 @@ const ROUTES = [
   [/^\/applications$/, applicationsView, "applications"],
   [/^\/integrations$/, integrationsView, "integrations"],
   [/^\/integrations\/([0-9a-f-]{36})\/review$/, candidatesView, "integrations"],
+  [/^\/integrations\/([0-9a-f-]{36})\/runs\/([0-9a-f-]{36})$/, runView, "integrations"],
+  [/^\/setup$/, setupView, "setup"],
   [/^\/activity$/, activityView, "activity"],
   [/^\/webhooks$/, webhooksView, "webhooks"],
 ];

@@ -9,6 +9,8 @@ import {
   badge,
   busy,
   cell,
+  confirmDialog,
+  emptyState,
   field,
   formatDate,
   formatDateTime,
@@ -131,8 +133,10 @@ export async function applicationView(container, context) {
     // Said once: a reload or a shared link shows the page without it.
     window.history.replaceState(null, "", `#/applications/${id}`);
   }
+  const addInstances = context.query.get("add") === "instances";
+  if (addInstances) window.history.replaceState(null, "", `#/applications/${id}`);
   const page = { id, context, heading, headMeta, headActions, syncOutput, content };
-  await renderApplication(application, page, { justOnboarded });
+  await renderApplication(application, page, { justOnboarded, addInstances });
 }
 
 function refreshRelativeTimes(root) {
@@ -154,12 +158,15 @@ function renderHead(application, page) {
       ? h("time", { datetime: application.last_synced_at, title: formatDateTime(application.last_synced_at), dataset: { relative: "Synced " }, class: "last-synced" }, `Synced ${formatRelative(application.last_synced_at)}`)
       : h("span", { class: "last-synced" }, "Never synced"),
   );
-  const syncButton = h("button", { type: "button", class: "button", "aria-describedby": "sync-help" }, "Sync now");
+  const syncButton = h("button", { type: "button", class: "button", "aria-describedby": "sync-help" }, "Sync Now");
+  const deleteButton = h("button", { type: "button", class: "button button-danger-ghost", dataset: { action: "delete-application" } }, "Delete Application");
   replace(
     headActions,
     syncButton,
+    deleteButton,
     h("p", { id: "sync-help", class: "visually-hidden" }, "Reads the API again in AWS: its stages, deployments and definitions."),
   );
+  deleteButton.addEventListener("click", () => deleteApplication(application, page, deleteButton));
   syncButton.addEventListener("click", () =>
     busy(syncButton, "Syncing with AWS…", async () => {
       replace(syncOutput, loading("Syncing with AWS… reading the API's stages, deployments and definitions takes a few seconds."));
@@ -202,7 +209,7 @@ function lifecycleNotice(application) {
   return null;
 }
 
-async function renderApplication(application, page, { justOnboarded = false, synced = false } = {}) {
+async function renderApplication(application, page, { justOnboarded = false, synced = false, addInstances = false, added = null } = {}) {
   const { id, context, content, syncOutput } = page;
   const syncButton = renderHead(application, page);
   const source = application.source;
@@ -256,16 +263,26 @@ async function renderApplication(application, page, { justOnboarded = false, syn
   // ----------------------------------------------------------------- instances
 
   const retiredInstances = application.instances.filter((instance) => instance.status === "retired").length;
+  const adding = addInstancesPanel(application, page);
   const instances = h(
     "section",
-    { class: "card stack", "aria-labelledby": "instances-heading" },
+    { class: "card stack", id: "instances", "aria-labelledby": "instances-heading" },
     h(
-      "h2",
-      { id: "instances-heading" },
-      retiredInstances
-        ? `Instances (${application.instances.length - retiredInstances} active · ${retiredInstances} retired)`
-        : `Instances (${application.instances.length})`,
+      "div",
+      { class: "card-head" },
+      h(
+        "h2",
+        { id: "instances-heading" },
+        retiredInstances
+          ? `Instances (${application.instances.length - retiredInstances} active · ${retiredInstances} retired)`
+          : `Instances (${application.instances.length})`,
+      ),
+      adding.button,
     ),
+    added && added.length
+      ? notice("success", `${added.length === 1 ? "Instance" : "Instances"} added`, h("ul", { class: "added-instances" }, added.map((url) => h("li", { class: "mono url" }, url))))
+      : null,
+    adding.panel,
     h(
       "ul",
       { class: "instance-list" },
@@ -434,7 +451,155 @@ async function renderApplication(application, page, { justOnboarded = false, syn
     announce("Synced with AWS");
     syncButton.focus();
   }
+  if (addInstances) adding.open();
   await Promise.all([loadOperations(), changes.load()]);
+}
+
+/** The application's delete, after a confirmation that says what it means. */
+async function deleteApplication(application, page, button) {
+  const { id, context, syncOutput } = page;
+  const confirmed = await confirmDialog({
+    title: `Delete ${application.name}?`,
+    text: [
+      "Onboarder forgets this application: its instances, definitions and change history go, and the testing platform stops receiving it (GET /applications no longer lists it). Nothing changes in AWS. ",
+      "If an auto-onboard schedule's scope still covers this API, its next run may onboard it again (or list it under Review new APIs when the schedule asks before onboarding).",
+    ],
+    confirmLabel: "Delete Application",
+  });
+  if (!confirmed) return;
+  await busy(button, "Deleting…", async () => {
+    try {
+      await api(`/applications/${id}`, { method: "DELETE", signal: context.signal });
+      context.navigate(`#/applications?deleted=${encodeURIComponent(application.name)}`);
+    } catch (error) {
+      if (isAbort(error)) return;
+      replace(syncOutput, problemBox(error, { title: "The application could not be deleted" }));
+      announce("The application could not be deleted");
+    }
+  });
+}
+
+/** "Add Instances": the API's stage and custom-domain URLs that are not instances yet, read
+ * from discovery (the application's connection, account and region), added in one request. */
+function addInstancesPanel(application, page) {
+  const { id, context } = page;
+  const source = application.source;
+  const panelId = nextId("add-instances");
+  const button = h("button", { type: "button", class: "button", "aria-expanded": "false", "aria-controls": panelId, dataset: { action: "add-instances" } }, "Add Instances");
+  const body = h("div", { class: "stack" });
+  const panel = h(
+    "div",
+    { class: "panel stack add-instances", id: panelId, hidden: true, role: "region", "aria-labelledby": `${panelId}-heading` },
+    h("h3", { id: `${panelId}-heading`, tabindex: "-1" }, "Add Instances"),
+    h("p", { class: "muted" }, "URLs of this API that are not instances yet: its stages' endpoints and custom domains, as AWS lists them now."),
+    body,
+  );
+  const current = new Set(application.instances.filter((i) => i.status !== "retired").map((i) => i.url));
+
+  function close() {
+    panel.hidden = true;
+    button.setAttribute("aria-expanded", "false");
+    replace(body);
+    button.focus();
+  }
+
+  async function load() {
+    replace(body, loading("Listing the API's stages and URLs in AWS…"));
+    if (!source.connection_id) {
+      replace(body, notice("warn", "No connection reaches this API", h("p", {}, "Its connection was deleted. Onboard the API again through a connection (", h("a", { href: "#/integrations" }, "Integrations"), ").")));
+      return;
+    }
+    try {
+      const list = (refresh) =>
+        api(`/connections/${source.connection_id}/apis`, {
+          query: { region: source.region, account_id: source.account_id, limit: 500, refresh: refresh ? "true" : undefined },
+          signal: context.signal,
+        });
+      let found = (await list(false)).items.find((item) => item.api_id === source.api_id);
+      // A listing cached before the API was made does not have it: ask AWS once more.
+      if (!found) found = (await list(true)).items.find((item) => item.api_id === source.api_id);
+      if (!found) {
+        replace(body, notice("warn", "The API is not listed in AWS", h("p", {}, `API ${source.api_id} is not in account ${source.account_id}, region ${source.region} any more (or the connection cannot see it). Sync the application to see what changed.`)));
+        return;
+      }
+      renderChoices(found);
+    } catch (error) {
+      if (isAbort(error)) return;
+      replace(body, problemBox(error, { title: "The API's URLs could not be listed" }), h("div", { class: "actions" }, h("button", { type: "button", class: "button", onClick: load }, "Try Again")));
+    }
+  }
+
+  function renderChoices(found) {
+    const groups = [];
+    for (const stage of found.stages) {
+      const urls = stage.instance_urls.filter((url) => !current.has(url));
+      if (urls.length) groups.push([`Stage ${stage.name}`, urls.map((url) => ({ url, note: /-vpce-/.test(url) ? "Through a VPC endpoint" : "Default endpoint" }))]);
+    }
+    const domains = (found.custom_domains && found.custom_domains.length ? found.custom_domains : found.custom_domain_urls.map((url) => ({ url, stage: null })))
+      .filter((d) => !current.has(d.url))
+      .map((d) => ({ url: d.url, note: d.stage ? `Custom domain → stage ${d.stage}` : "Custom domain" }));
+    if (domains.length) groups.push(["Custom domains", domains]);
+    if (!groups.length) {
+      replace(body, emptyState("Nothing to add", "Every URL of this API is an instance already.", h("button", { type: "button", class: "button", onClick: close }, "Close")));
+      return;
+    }
+    const result = h("div");
+    const submit = h("button", { type: "submit", class: "button button-primary" }, "Add Instances");
+    const form = h(
+      "form",
+      { class: "stack", novalidate: true, "aria-label": "Instance URLs to add" },
+      groups.map(([legend, urls]) =>
+        h(
+          "fieldset",
+          { class: "choices instance-group" },
+          h("legend", {}, legend),
+          urls.map(({ url, note }) => {
+            const inputId = nextId("new-instance");
+            return h(
+              "div",
+              { class: "choice" },
+              h("input", { type: "checkbox", name: "instance_urls", id: inputId, value: url }),
+              h("label", { for: inputId }, h("span", { class: "choice-title mono url" }, url), h("span", { class: "choice-help" }, note)),
+            );
+          }),
+        ),
+      ),
+      result,
+      h("div", { class: "actions" }, submit, h("button", { type: "button", class: "button button-ghost", onClick: close }, "Cancel")),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const urls = [...form.querySelectorAll('input[name="instance_urls"]:checked')].map((input) => input.value);
+      if (!urls.length) {
+        replace(result, notice("error", "Choose at least one URL to add."));
+        form.querySelector('input[name="instance_urls"]')?.focus();
+        return;
+      }
+      replace(result, loading("Adding: reading the stages' definitions from AWS…"));
+      await busy(submit, "Adding…", async () => {
+        try {
+          const updated = await api(`/applications/${id}/instances`, { method: "POST", body: { instance_urls: urls }, signal: context.signal });
+          announce(`${plural(urls.length, "instance")} added`);
+          await renderApplication(updated, page, { added: urls });
+        } catch (error) {
+          if (isAbort(error)) return;
+          replace(result, problemBox(error, { title: "The instances could not be added" }));
+        }
+      });
+    });
+    replace(body, form);
+  }
+
+  function open() {
+    panel.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    panel.scrollIntoView({ block: "start" });
+    panel.querySelector("h3").focus({ preventScroll: true });
+    return load();
+  }
+
+  button.addEventListener("click", () => (panel.hidden ? open() : close()));
+  return { button, panel, open };
 }
 
 function percent(value) {

@@ -23,6 +23,7 @@ import {
   select,
   showFieldErrors,
 } from "../dom.js";
+import { runHash } from "./run.js";
 import { excludedAccounts, forgetDirectory, heldForApproval, organizationDirectory, reviewHash, scopeFacts, scopeSection } from "./scope.js";
 
 const DAYS = [
@@ -133,20 +134,24 @@ export function autoOnboardPanel(connection, context) {
         showOff();
         return;
       }
-      replace(bodySlot, problemBox(error), h("div", { class: "actions" }, h("button", { type: "button", class: "button", onClick: loadSchedule }, "Try again")));
+      replace(bodySlot, problemBox(error), h("div", { class: "actions" }, h("button", { type: "button", class: "button", onClick: loadSchedule }, "Try Again")));
     }
   }
 
   function showOff(message) {
     setState(false);
-    const enable = h("button", { type: "button", class: "button button-primary button-small" }, "Enable auto-onboard");
+    const enable = h("button", { type: "button", class: "button button-primary button-small" }, "Enable Auto-Onboard");
     enable.addEventListener("click", () => showForm());
+    // Past runs stay listed after the schedule is disabled (shown only when there are some).
+    const history = h("div", { class: "stack" });
     replace(
       bodySlot,
       message || null,
       h("p", { class: "muted" }, "Onboard every new API this connection finds, on a schedule: new APIs become applications, new stages become instances."),
       h("div", { class: "actions" }, enable),
+      history,
     );
+    loadHistory(history, { quietWhenEmpty: true });
   }
 
   function showOn(message) {
@@ -176,9 +181,9 @@ export function autoOnboardPanel(connection, context) {
     }
     const review = schedule.approval ? reviewLink() : null;
 
-    const edit = h("button", { type: "button", class: "button button-small" }, "Edit schedule");
-    const runNow = h("button", { type: "button", class: "button button-small" }, "Run now");
-    const disable = h("button", { type: "button", class: "button button-small button-danger-ghost" }, "Disable");
+    const edit = h("button", { type: "button", class: "button button-small" }, "Edit Schedule");
+    const runNow = h("button", { type: "button", class: "button button-small" }, "Run Now");
+    const disable = h("button", { type: "button", class: "button button-small button-danger-ghost" }, "Disable Schedule");
     const runSlot = h("div", { "aria-live": "polite" });
     const history = h("div", { class: "stack" });
     const messageSlot = h("div", {}, message || null);
@@ -188,9 +193,9 @@ export function autoOnboardPanel(connection, context) {
     edit.addEventListener("click", () => showForm(schedule));
     disable.addEventListener("click", async () => {
       const confirmed = await confirmDialog({
-        title: "Disable auto-onboard?",
-        text: `Scheduled runs for ${connection.name} stop. Applications already onboarded stay.`,
-        confirmLabel: "Disable auto-onboard",
+        title: "Disable the schedule?",
+        text: `Scheduled runs for ${connection.name} stop. Applications already onboarded and the run history stay.`,
+        confirmLabel: "Disable Schedule",
       });
       if (!confirmed) return;
       await busy(disable, "Disabling…", async () => {
@@ -244,7 +249,7 @@ export function autoOnboardPanel(connection, context) {
   // The way to the APIs held for approval, with how many wait (when that can be said).
   function reviewLink() {
     const count = h("span", { class: "review-count" });
-    const link = h("a", { class: "button button-small review-link", href: reviewHash(connection.id) }, "Review new APIs", count);
+    const link = h("a", { class: "button button-small review-link", href: reviewHash(connection.id) }, "Review New APIs", count);
     api(`/connections/${connection.id}/candidates`, { query: { status: "pending", limit: 100 }, signal: context.signal })
       .then((page) => {
         const waiting = page.items.length;
@@ -287,6 +292,7 @@ export function autoOnboardPanel(connection, context) {
         excludedAccounts(current),
         runErrors(current),
         deniedRegions(current),
+        h("p", {}, h("a", { class: "run-link", href: runHash(connection.id, current.id) }, "View Run Details")),
       ),
     );
     try {
@@ -301,19 +307,20 @@ export function autoOnboardPanel(connection, context) {
     loadHistory(history);
   }
 
-  async function loadHistory(slot) {
-    if (!slot.childElementCount) replace(slot, loading("Loading run history…"));
+  async function loadHistory(slot, { quietWhenEmpty = false } = {}) {
+    if (!slot.childElementCount && !quietWhenEmpty) replace(slot, loading("Loading run history…"));
     try {
       const page = await api(`${base}/runs`, { query: { limit: 10 }, signal: context.signal });
-      renderHistory(slot, page.items);
+      if (quietWhenEmpty && !page.items.length) return;
+      renderHistory(slot, page.items, { quietWhenEmpty });
     } catch (error) {
       if (!isAbort(error)) replace(slot, h("h4", {}, "Run history"), problemBox(error));
     }
   }
 
-  function renderHistory(slot, runs) {
+  function renderHistory(slot, runs, options) {
     const refresh = h("button", { type: "button", class: "button button-ghost button-small" }, "Refresh");
-    refresh.addEventListener("click", () => busy(refresh, "Refreshing…", () => loadHistory(slot)));
+    refresh.addEventListener("click", () => busy(refresh, "Refreshing…", () => loadHistory(slot, options)));
     replace(
       slot,
       h("div", { class: "card-head" }, h("h4", {}, "Run history"), refresh),
@@ -345,8 +352,8 @@ export function autoOnboardPanel(connection, context) {
     return h(
       "tr",
       { dataset: { runId: run.id, status: run.status } },
-      cell("Started", formatDateTime(run.started_at || run.created_at || run.scheduled_for)),
-      cell("Trigger", run.trigger === "manual" ? "Run now" : "Scheduled"),
+      cell("Started", h("a", { class: "run-link", href: runHash(connection.id, run.id), title: "The run's details" }, formatDateTime(run.started_at || run.created_at || run.scheduled_for))),
+      cell("Trigger", run.trigger === "manual" ? "Run Now" : "Scheduled"),
       cell("Status", runBadge(run.status)),
       cell("Discovered", String(run.discovered)),
       cell("Onboarded", String(run.onboarded)),
@@ -476,7 +483,7 @@ export function autoOnboardPanel(connection, context) {
     forgetDirectory(connection);
     const scopeFields = scopeSection({ connection, values, regions: regions(), signal: context.signal });
     const result = h("div");
-    const save = h("button", { type: "submit", class: "button button-primary" }, editing ? "Update schedule" : "Enable auto-onboard");
+    const save = h("button", { type: "submit", class: "button button-primary" }, editing ? "Update Schedule" : "Save Schedule");
     const cancel = h("button", { type: "button", class: "button button-ghost" }, "Cancel");
     const form = h(
       "form",

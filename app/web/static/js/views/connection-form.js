@@ -1,4 +1,5 @@
-// "New connection": name, credential type with only that type's fields, Test, Create.
+// "New Connection": name, credential type with only that type's fields, Test, Create. A
+// successful test's token goes with the create, so the connection is stored as tested.
 
 import { ApiError, api, isAbort } from "../api.js";
 import {
@@ -132,7 +133,7 @@ function setupHelp(setup, type) {
  * The form. `onCreated(connection)` receives the 201 answer; `onCancel` (optional) shows a
  * Cancel button.
  */
-export function connectionForm({ onCreated, onCancel, signal, heading = "New connection" }) {
+export function connectionForm({ onCreated, onCancel, signal, heading = "New Connection" }) {
   const headingId = nextId("connection-form");
   const name = textInput("name", { required: true, maxlength: 200, placeholder: "e.g. Production organization" });
   let setup = null;
@@ -180,8 +181,8 @@ export function connectionForm({ onCreated, onCancel, signal, heading = "New con
     h(
       "div",
       { class: "actions" },
-      createButton,
       testButton,
+      createButton,
       onCancel ? h("button", { type: "button", class: "button button-ghost", onClick: onCancel }, "Cancel") : null,
     ),
   );
@@ -222,6 +223,36 @@ export function connectionForm({ onCreated, onCancel, signal, heading = "New con
     return missing;
   }
 
+  // The token of the last successful test, for exactly the fields it tested (the name is not
+  // one of them: it may change after the test).
+  let tested = null;
+
+  function credentialFields(data) {
+    const { name: _name, ...fields } = data;
+    return JSON.stringify(fields);
+  }
+
+  function testedFields() {
+    return credentialFields(body({ forTest: true }));
+  }
+
+  function testToken() {
+    return tested && tested.fields === testedFields() ? tested.token : null;
+  }
+
+  function forgetTestIfChanged() {
+    if (!tested || tested.fields === testedFields()) return;
+    tested = null;
+    replace(
+      result,
+      h(
+        "p",
+        { class: "alert alert-info test-stale", role: "status" },
+        "The fields changed since the test. Test again, or create the connection untested.",
+      ),
+    );
+  }
+
   function showProblem(error) {
     const errors = error instanceof ApiError ? error.problem.errors : null;
     if (Array.isArray(errors) && errors.length) showFieldErrors(form, errors);
@@ -231,10 +262,12 @@ export function connectionForm({ onCreated, onCancel, signal, heading = "New con
   form.addEventListener("change", (event) => {
     if (event.target.name === "credential_type") {
       showType();
+      tested = null;
       replace(result);
       clearFieldErrors(form);
     }
   });
+  form.addEventListener("input", forgetTestIfChanged);
 
   testButton.addEventListener("click", async () => {
     clearFieldErrors(form);
@@ -247,8 +280,13 @@ export function connectionForm({ onCreated, onCancel, signal, heading = "New con
     replace(result, loading("Testing the connection with AWS…"));
     await busy(testButton, "Testing…", async () => {
       try {
-        const answer = await api("/connections/test", { method: "POST", body: body({ forTest: true }), signal });
+        const sent = body({ forTest: true });
+        tested = null;
+        const answer = await api("/connections/test", { method: "POST", body: sent, signal });
+        if (answer.ok && answer.test_token) tested = { token: answer.test_token, fields: credentialFields(sent) };
         replace(result, testResult(answer));
+        // Edited while the test ran: that answer is about other fields.
+        forgetTestIfChanged();
       } catch (error) {
         if (isAbort(error)) return;
         showProblem(error);
@@ -268,7 +306,10 @@ export function connectionForm({ onCreated, onCancel, signal, heading = "New con
     replace(result, loading("Creating the connection…"));
     await busy(createButton, "Creating…", async () => {
       try {
-        const connection = await api("/connections", { method: "POST", body: body({ forTest: false }), signal });
+        const data = body({ forTest: false });
+        const token = testToken();
+        if (token) data.test_token = token;
+        const connection = await api("/connections", { method: "POST", body: data, signal });
         replace(result);
         await onCreated(connection);
       } catch (error) {

@@ -25,6 +25,9 @@ import {
 } from "../dom.js";
 import { connectionForm } from "./connection-form.js";
 
+/** The account step's first choice for a central role: search every account it reaches. */
+const ALL_ACCOUNTS = { all: true, account_id: null, name: "All accounts", reachable: true };
+
 const STEPS = [
   ["source", "Source"],
   ["connection", "Connection"],
@@ -36,7 +39,8 @@ const STEPS = [
 
 export function wizardView(container, context) {
   context.setTitle("Add application");
-  const state = { step: "source", source: null, connection: null, account: null, region: null, api: null };
+  // account: one of the organization's accounts, or ALL_ACCOUNTS; accounts: names by id.
+  const state = { step: "source", source: null, connection: null, account: null, region: null, api: null, accounts: new Map() };
   const stepper = h("ol", { class: "stepper", "aria-label": "Steps" });
   const summary = h("dl", { class: "selection" });
   const body = h("div", { class: "wizard-body" });
@@ -92,7 +96,7 @@ export function wizardView(container, context) {
   function renderSummary() {
     const rows = [];
     if (state.connection) rows.push(["Connection", state.connection.name]);
-    if (state.account) rows.push(["Account", `${state.account.name || ""} ${state.account.account_id}`.trim()]);
+    if (state.account) rows.push(["Account", state.account.all ? "All accounts" : `${state.account.name || ""} ${state.account.account_id}`.trim()]);
     if (state.region) rows.push(["Region", state.region]);
     if (state.api) rows.push(["API", state.api.name]);
     summary.hidden = rows.length === 0;
@@ -155,7 +159,7 @@ export function wizardView(container, context) {
       await work();
     } catch (error) {
       if (isAbort(error)) return;
-      replace(slot, problemBox(error), h("div", { class: "actions" }, h("button", { type: "button", class: "button", onClick: () => loadInto(slot, text, work) }, "Try again")));
+      replace(slot, problemBox(error), h("div", { class: "actions" }, h("button", { type: "button", class: "button", onClick: () => loadInto(slot, text, work) }, "Try Again")));
     }
   }
 
@@ -230,7 +234,7 @@ export function wizardView(container, context) {
                     form.querySelector('input[name="name"]').focus();
                   },
                 },
-                "+ New connection",
+                "+ New Connection",
               ),
             ),
           }),
@@ -244,6 +248,7 @@ export function wizardView(container, context) {
       body.append(stepCard("Choose an account", `Accounts of the organization reached through ${state.connection.name}.`, slot));
       loadInto(slot, "Listing the organization's accounts…", async () => {
         const accounts = await listAll(`/connections/${state.connection.id}/accounts`, { signal: context.signal });
+        state.accounts = new Map(accounts.filter((a) => a.name).map((a) => [a.account_id, a.name]));
         if (!accounts.length) {
           replace(slot, emptyState("No accounts", "The central role lists no account in this organization."), h("div", { class: "actions" }, backButton("account")));
           return;
@@ -254,14 +259,20 @@ export function wizardView(container, context) {
             legend: "An account",
             name: "account",
             step: "account",
-            items: accounts,
+            items: [ALL_ACCOUNTS, ...accounts],
             isDisabled: (a) => !a.reachable,
-            initial: (a) => state.account && a.account_id === state.account.account_id,
-            render: (a) => [
+            initial: (a) => state.account && (a.all ? Boolean(state.account.all) : a.account_id === state.account.account_id),
+            render: (a) =>
+              a.all
+                ? [
+                    h("span", { class: "choice-title" }, "All accounts"),
+                    h("span", { class: "choice-help" }, `Search every account the central role reaches (${plural(accounts.filter((x) => x.reachable).length, "account")}).`),
+                  ]
+                : [
               h("span", { class: "choice-title" }, a.name || a.account_id, " ", a.reachable ? null : badge(a.error ? a.error.code : "unreachable", "warn")),
               h("span", { class: "choice-help mono" }, a.account_id, a.status && a.status !== "ACTIVE" ? ` · ${a.status}` : ""),
               !a.reachable && a.error && a.error.hint ? h("span", { class: "choice-help" }, a.error.hint) : null,
-            ],
+                  ],
             onChoose(account) {
               state.account = account;
               state.region = null;
@@ -275,9 +286,11 @@ export function wizardView(container, context) {
 
     region() {
       const slot = h("div", { class: "stack" });
-      body.append(stepCard("Choose a region", "The AWS region the API is deployed in.", slot));
+      const counts = h("div", { class: "stack" });
+      body.append(stepCard("Choose a region", "The AWS region the API is deployed in.", slot, counts));
+      regionSummary(counts);
       loadInto(slot, "Checking which regions can be listed…", async () => {
-        const query = state.account ? { account_id: state.account.account_id } : {};
+        const query = state.account && !state.account.all ? { account_id: state.account.account_id } : {};
         const answer = await api(`/connections/${state.connection.id}/regions`, { query, signal: context.signal });
         const regions = answer.items;
         const options = regions.map((r) => {
@@ -316,11 +329,11 @@ export function wizardView(container, context) {
 
     api() {
       const slot = h("div", { class: "stack" });
-      const where = state.account ? `${state.account.name || state.account.account_id}, ${state.region}` : state.region;
+      const where = state.account && !state.account.all ? `${state.account.name || state.account.account_id}, ${state.region}` : state.account ? `every account, ${state.region}` : state.region;
       body.append(stepCard("Choose an API", `APIs found in ${where}.`, slot));
       const load = (refresh) =>
         loadInto(slot, "Discovering APIs…", async () => {
-          const query = { region: state.region, account_id: state.account ? state.account.account_id : undefined, limit: 500, refresh: refresh ? "true" : undefined };
+          const query = { region: state.region, account_id: state.account && !state.account.all ? state.account.account_id : undefined, limit: 500, refresh: refresh ? "true" : undefined };
           const page = await api(`/connections/${state.connection.id}/apis`, { query, signal: context.signal });
           renderApis(slot, page, () => load(true));
         });
@@ -363,7 +376,7 @@ export function wizardView(container, context) {
       const form = h("form", { class: "stack", novalidate: true });
       const result = h("div");
       const nameInput = h("input", { type: "text", name: "name", value: chosen.name, maxlength: 200, autocomplete: "off" });
-      const onboard = h("button", { type: "submit", class: "button button-primary" }, "Onboard");
+      const onboard = h("button", { type: "submit", class: "button button-primary" }, "Onboard API");
 
       const fieldsets = groups.map(([legend, note, urls]) =>
         h(
@@ -429,7 +442,14 @@ export function wizardView(container, context) {
             replace(
               result,
               problemBox(error),
-              existing ? h("p", {}, h("a", { href: `#/applications/${existing}` }, "Open the existing application")) : null,
+              existing
+                ? h(
+                    "p",
+                    { class: "actions" },
+                    h("a", { class: "button", href: `#/applications/${existing}?add=instances` }, "Add Instances"),
+                    h("a", { href: `#/applications/${existing}` }, "Open the existing application"),
+                  )
+                : null,
             );
           }
         });
@@ -467,7 +487,7 @@ export function wizardView(container, context) {
     const deniedNotice = denied.length
       ? notice("info", "Region denied by your organization", h("p", {}, `A policy of the organization (a service control policy or Control Tower's region deny) denies API Gateway here for: ${denied.map((r) => r.account_id).join(", ")}. Nothing can be listed there.`))
       : null;
-    const refreshButton = h("button", { type: "button", class: "button button-ghost", onClick: refresh }, "Refresh from AWS");
+    const refreshButton = h("button", { type: "button", class: "button button-ghost", onClick: refresh }, "Refresh From AWS");
     if (!apis.length) {
       replace(slot, warnings, notEnabled, deniedNotice, emptyState("No APIs here", "Nothing is deployed in this account and region. Try another region.", backButton("api"), refreshButton));
       return;
@@ -501,7 +521,15 @@ export function wizardView(container, context) {
           a.custom_domain_urls.length ? ` · ${plural(a.custom_domain_urls.length, "custom domain")}` : "",
           a.vpc_endpoint_ids.length ? ` · ${plural(a.vpc_endpoint_ids.length, "VPC endpoint")}` : "",
         ),
-        a.application_id ? h("a", { class: "choice-link", href: `#/applications/${a.application_id}` }, "Open application") : null,
+        state.account && state.account.all ? h("span", { class: "choice-help" }, "Account ", accountLabel(a.account_id)) : null,
+        a.application_id
+          ? h(
+              "span",
+              { class: "choice-links" },
+              h("a", { class: "choice-link", href: `#/applications/${a.application_id}` }, "Open Application"),
+              h("a", { class: "choice-link", href: `#/applications/${a.application_id}?add=instances`, "aria-label": `Add Instances to ${a.name}` }, "Add Instances"),
+            )
+          : null,
       ],
       onChoose(chosen) {
         state.api = chosen;
@@ -527,6 +555,100 @@ export function wizardView(container, context) {
       form,
       page.next_cursor ? notice("info", "More APIs exist than shown here", h("p", {}, "Narrow by account or use the filter.")) : null,
     );
+  }
+
+  function accountLabel(accountId) {
+    const name = state.accounts.get(accountId);
+    return name ? [name, " ", h("span", { class: "mono" }, `(${accountId})`)] : h("span", { class: "mono" }, accountId);
+  }
+
+  /** "APIs by region": where the connection (or the chosen account) has APIs, counted from
+   * GET /connections/{id}/api-summary; a choice sets the region, and the account, to search. */
+  function regionSummary(slot) {
+    const headingId = nextId("api-summary");
+    const list = h("div", { class: "stack" }, loading("Counting the APIs in every region…"));
+    replace(
+      slot,
+      h(
+        "section",
+        { class: "panel stack api-summary", "aria-labelledby": headingId },
+        h("h3", { id: headingId }, "APIs by region"),
+        h("p", { class: "muted small" }, "Not sure where the API is? Every region that has APIs, with how many; choose one to search it."),
+        list,
+      ),
+    );
+    const one = state.account && !state.account.all ? state.account.account_id : undefined;
+    const choose = (region, account) => {
+      state.region = region;
+      if (account) state.account = { account_id: account, name: state.accounts.get(account) || null, reachable: true };
+      state.api = null;
+      go("api");
+    };
+    api(`/connections/${state.connection.id}/api-summary`, { query: { account_id: one }, signal: context.signal })
+      .then((answer) => {
+        const byRegion = new Map();
+        for (const item of answer.items) {
+          if (!byRegion.has(item.region)) byRegion.set(item.region, []);
+          byRegion.get(item.region).push(item);
+        }
+        const several = state.account && state.account.all;
+        const rows = [...byRegion].map(([region, items]) => {
+          const total = items.reduce((sum, item) => sum + item.apis, 0);
+          const name = regionName(region);
+          return h(
+            "li",
+            { class: "summary-region", dataset: { region } },
+            h(
+              "button",
+              { type: "button", class: "button summary-choice", onClick: () => choose(region, null) },
+              h("span", { class: "strong" }, region),
+              name ? h("span", { class: "muted" }, ` ${name}`) : null,
+              h("span", { class: "summary-count" }, ` · ${plural(total, "API")}`),
+              several && items.length > 1 ? h("span", { class: "muted" }, ` in ${items.length} accounts`) : null,
+            ),
+            several
+              ? h(
+                  "ul",
+                  { class: "summary-accounts" },
+                  items.map((item) =>
+                    h(
+                      "li",
+                      {},
+                      h(
+                        "button",
+                        { type: "button", class: "button button-ghost summary-choice", dataset: { accountId: item.account_id }, onClick: () => choose(region, item.account_id) },
+                        accountLabel(item.account_id),
+                        ` · ${plural(item.apis, "API")}`,
+                      ),
+                    ),
+                  ),
+                )
+              : null,
+          );
+        });
+        const errors = answer.errors.length
+          ? notice(
+              "warn",
+              "Some places could not be counted",
+              h(
+                "ul",
+                {},
+                answer.errors.map((e) =>
+                  h(
+                    "li",
+                    { class: "summary-error" },
+                    h("strong", {}, accountLabel(e.account_id), e.region ? ` / ${e.region}` : "", ": "),
+                    e.hint || e.message,
+                  ),
+                ),
+              ),
+            )
+          : null;
+        replace(list, rows.length ? h("ul", { class: "summary-list", "aria-label": "APIs by region" }, rows) : h("p", { class: "muted" }, "No APIs found in any region."), errors);
+      })
+      .catch((error) => {
+        if (!isAbort(error)) replace(list, problemBox(error, { title: "The APIs could not be counted" }));
+      });
   }
 
   go("source");
