@@ -186,6 +186,8 @@ class RunResult(BaseModel):
     retired: int = 0
     orphaned: int = 0
     restored: int = 0
+    # New APIs of this account and region held as candidates (approval mode).
+    held_for_approval: int = 0
 
 
 class ExcludedAccount(BaseModel):

@@ -53,6 +53,12 @@ def test_approval_mode_holds_candidates_then_approve_onboards_and_dismiss_keeps_
     assert applications(client, tenant) == []
     held = candidates(client, tenant, central)
     assert first["held_for_approval"] == len(held) > 2
+    # Said per account and region too.
+    assert sum(r["held_for_approval"] for r in first["results"]) == len(held)
+    storefront_account = next(c["account_id"] for c in held if c["name"] == "shop-storefront-api")
+    assert any(
+        r["held_for_approval"] and r["account_id"] == storefront_account for r in first["results"]
+    )
     assert first["onboarded"] == 0
     by_name = {item["name"]: item for item in held}
     storefront = by_name["shop-storefront-api"]
