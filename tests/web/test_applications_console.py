@@ -159,7 +159,7 @@ def test_instances_are_added_on_the_application_page(
     panel.get_by_role("button", name="Add Instances").click()
     expect(panel.get_by_role("alert")).to_contain_text("Choose at least one URL")
     dev.check()
-    screenshot(page, "application-add-instances")
+    screenshot(page, "B0-application-add-instances")
     panel.get_by_role("button", name="Add Instances").click()
 
     expect(instances.get_by_role("heading", name="Instances (2)")).to_be_visible()
@@ -281,7 +281,7 @@ def test_all_accounts_and_the_region_summary_find_an_api_without_guessing(
     expect(regions.locator('li[data-region="eu-west-1"]')).to_be_visible()
     sandbox = regions.locator(f'li[data-region="{REGION}"]')
     expect(sandbox).to_contain_text(ACCOUNT)
-    screenshot(page, "wizard-region-summary")
+    screenshot(page, "B1-wizard-region-summary")
 
     # Choosing one account's count searches that account and region.
     sandbox.get_by_role("button", name=f"{ACCOUNT} ({organization['accounts'][ACCOUNT]})").click()
@@ -357,7 +357,7 @@ def test_the_new_panels_fit_a_phone(
     panel = page.get_by_role("region", name="Add Instances")
     expect(panel.get_by_label(_url(api_id, "dev"))).to_be_visible()
     _assert_fits(page)
-    screenshot(page, "phone-application-add-instances")
+    screenshot(page, "B2-phone-application-add-instances")
 
     page.goto(f"{console_demo.base_url}/#/applications?q={name}")
     expect(page.get_by_role("table", name="Applications")).to_be_visible()
@@ -373,5 +373,5 @@ def test_the_new_panels_fit_a_phone(
     expect(page.get_by_role("list", name="APIs by region")).to_be_visible(
         timeout=SUMMARY_TIMEOUT_MS
     )
-    screenshot(page, "phone-wizard-region-summary")
+    screenshot(page, "B3-phone-wizard-region-summary")
     _assert_fits(page)

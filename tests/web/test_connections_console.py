@@ -8,7 +8,6 @@ data-sandbox and ap-southeast-2 (where no other connection of the demo reaches).
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -87,7 +86,7 @@ def test_a_connection_s_name_and_session_name_are_edited(page: Page, console_dem
     renamed = _unique("Shop production")
     name.fill(renamed)
     form.get_by_label("Session name").fill("console-edit@shop")
-    screenshot(page, "80-connection-edit")
+    screenshot(page, "90-connection-edit")
     form.get_by_role("button", name="Save Changes").click()
 
     expect(form).to_have_count(0)
@@ -101,7 +100,7 @@ def test_a_connection_s_name_and_session_name_are_edited(page: Page, console_dem
     stored = _read(console_demo, connection["id"])
     assert stored["name"] == renamed
     assert stored["session_name"] == "console-edit@shop"
-    screenshot(page, "81-connection-edited")
+    screenshot(page, "91-connection-edited")
 
     test_button.click()
     expect(card.locator(".test-result")).to_contain_text("Connection works")
@@ -186,7 +185,7 @@ def test_an_access_key_is_rotated_and_its_secret_never_shown(
     assert patches == []
 
     form.get_by_label("New secret access key").fill(new_secret)
-    screenshot(page, "82-connection-rotate-key")
+    screenshot(page, "92-connection-rotate-key")
     form.get_by_role("button", name="Save Changes").click()
     expect(form).to_have_count(0)
     masked = f"AKIA{'*' * 12}{new_key_id[-4:]}"
@@ -204,7 +203,7 @@ def test_an_access_key_is_rotated_and_its_secret_never_shown(
     assert new_secret not in page.content()
     values = page.evaluate("[...document.querySelectorAll('input')].map((input) => input.value)")
     assert new_secret not in values
-    screenshot(page, "83-connection-key-rotated")
+    screenshot(page, "93-connection-key-rotated")
 
     # Opened again, the form starts empty: nothing of the secret was kept.
     card.get_by_role("button", name="Edit", exact=True).click()
@@ -236,7 +235,7 @@ def test_a_name_taken_by_another_connection_is_said_at_the_name(
     expect(name).to_have_attribute("aria-invalid", "true")
     expect(name).to_be_focused()
     expect(form.get_by_role("alert")).to_be_visible()
-    screenshot(page, "84-connection-name-taken")
+    screenshot(page, "94-connection-name-taken")
     assert _read(console_demo, connection["id"])["name"] == connection["name"]
 
     # Cancel leaves the card as it was.
@@ -285,6 +284,11 @@ def test_a_connection_is_deleted_after_a_confirmation_and_its_application_stays(
 ) -> None:
     connection_id, accounts = organization_connection(console_demo, "connections console delete")
     sandbox = accounts["data-sandbox"]
+    # A second organization connection with an application of its own in data-sandbox.
+    other_id, _ = organization_connection(console_demo, "connections console keeper")
+    other_name = _read(console_demo, other_id)["name"]
+    kept = f"connection-keeper-{uuid.uuid4().hex[:6]}"
+    _onboard(console_demo, other_id, sandbox, _new_api(console_demo, sandbox, kept))
     api_name = f"connection-delete-{uuid.uuid4().hex[:6]}"
     application_id = _onboard(
         console_demo, connection_id, sandbox, _new_api(console_demo, sandbox, api_name)
@@ -316,7 +320,7 @@ def test_a_connection_is_deleted_after_a_confirmation_and_its_application_stays(
     expect(dialog).to_contain_text("moves to another of your connections that reaches its AWS")
     expect(dialog).to_contain_text("marked orphaned")
     expect(dialog).to_contain_text("Nothing changes in AWS")
-    screenshot(page, "85-connection-delete-confirm")
+    screenshot(page, "95-connection-delete-confirm")
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_have_count(0)
     expect(card.get_by_role("button", name="Delete Connection")).to_be_focused()
@@ -329,17 +333,16 @@ def test_a_connection_is_deleted_after_a_confirmation_and_its_application_stays(
     expect(outcome).to_contain_text(f"Connection {connection['name']} deleted")
     expect(outcome).to_be_focused()
     assert console_demo.request("GET", f"/connections/{connection_id}").status_code == 404
-    # No other connection reaches data-sandbox: the application is orphaned, not deleted.
+    # Another connection is known to reach data-sandbox (it onboarded an API there): the
+    # application moves to it and stays active. (The orphaned case: tests/lifecycle.)
     application = console_demo.request("GET", f"/applications/{application_id}").json()
-    assert application["status"] == "orphaned"
-    assert application["source"]["connection_id"] is None
-    screenshot(page, "86-connection-deleted")
+    assert application["status"] == "active"
+    assert application["source"]["connection_id"] == other_id
+    screenshot(page, "96-connection-deleted")
 
-    outcome.get_by_role("link", name="See orphaned applications").click()
-    expect(page).to_have_url(re.compile(r"#/applications\?status=orphaned$"))
-    row = page.locator(f'tr[data-application-id="{application_id}"]')
-    expect(row).to_have_attribute("data-status", "orphaned")
-    expect(row).to_contain_text(api_name)
+    page.goto(f"{console_demo.base_url}/#/applications/{application_id}")
+    source = page.get_by_role("region", name="Source")
+    expect(source.get_by_role("link", name=other_name)).to_be_visible()
 
 
 # ------------------------------------------------------------------------------------ create
@@ -394,7 +397,7 @@ def test_a_connection_created_after_a_green_test_is_stored_tested(
     stored = _read(console_demo, connection["id"])
     assert stored["status"] == "ok"
     assert stored["last_tested_at"] is not None
-    screenshot(page, "87-connection-created-tested")
+    screenshot(page, "97-connection-created-tested")
 
     # A credential field changed after the test: the test no longer speaks for it.
     page.get_by_role("button", name="New Connection").click()
@@ -449,7 +452,7 @@ def test_the_edit_form_fits_a_phone(phone_page: Page, console_demo: Demo) -> Non
         assert box["x"] >= 0
         assert box["x"] + box["width"] <= PHONE["width"]
         form.scroll_into_view_if_needed()
-        name = f"88-phone-connection-edit-{fields['credential_type']}"
+        name = f"98-phone-connection-edit-{fields['credential_type']}"
         screenshot(page, name)
         # The whole page holds every connection of the demo: the card alone, to look at.
         card.screenshot(path=str(SCREENSHOTS / f"{name}-card.png"), animations="disabled")
@@ -463,7 +466,7 @@ def test_the_edit_form_fits_a_phone(phone_page: Page, console_demo: Demo) -> Non
     box = dialog.bounding_box()
     assert box is not None
     assert box["x"] + box["width"] <= PHONE["width"]
-    screenshot(page, "89-phone-connection-delete-confirm")
+    screenshot(page, "99-phone-connection-delete-confirm")
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
     assert console_demo.request("GET", f"/connections/{connection['id']}").status_code == 200

@@ -57,7 +57,7 @@ def test_setup_shows_each_way_with_templates_to_copy_and_download(
         expect(section.locator("ol.setup-steps li").first).to_be_visible()
     central = page.locator('section[data-credential-type="central_role"]')
     expect(central.locator("ol.setup-steps li").first).to_contain_text("management account")
-    screenshot(page, "setup")
+    screenshot(page, "A0-setup")
 
     # Copy: what lands on the clipboard is the template the API gives, and it says so.
     block = central.locator('.copy-block[data-filename="onboarder-central-role.yaml"]')
@@ -248,7 +248,7 @@ def test_the_run_page_shows_results_skips_and_the_applications(
     link = page.locator(".run-applications a").filter(has_text=finished_run["onboarded"])
     [application_id] = run["application_ids"]
     expect(link).to_have_attribute("href", f"#/applications/{application_id}")
-    screenshot(page, "run-page")
+    screenshot(page, "A1-run-page")
     link.click()
     expect(page).to_have_url(re.compile(rf"#/applications/{application_id}$"))
     expect(page.get_by_role("heading", name=finished_run["onboarded"], level=1)).to_be_visible()
@@ -312,5 +312,5 @@ def test_the_api_docs_render_with_no_internet(page: Page, console_demo: Demo) ->
     )
     expect(operation.first).to_be_visible()
     expect(page.locator(".information-container .title")).to_contain_text("Onboarder")
-    screenshot(page, "api-docs")
+    screenshot(page, "A2-api-docs")
     assert not blocked, blocked

@@ -243,7 +243,7 @@ export async function runView(container, context) {
     h(
       "div",
       { class: "stack run-page", dataset: { runId } },
-      h("p", { class: "crumbs" }, h("a", { href: "#/integrations" }, "Integrations"), " / ", connection.name, " / "),
+      h("p", { class: "crumbs" }, h("a", { href: "#/integrations" }, "Integrations"), " / ", connection.name, " / Run"),
       h("div", { class: "page-head" }, h("div", {}, h("h1", {}, "Auto-Onboard Run"), h("p", { class: "muted" }, `${connection.name} · ${formatDateTime(run.started_at || run.created_at)}`)), status),
       body,
     ),
