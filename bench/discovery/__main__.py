@@ -4,6 +4,7 @@
     python -m bench.discovery --accounts 1000
     python -m bench.discovery --skip-common        # only the engine
     python -m bench.discovery --delegated-admin    # the central role in a member account
+    python -m bench.discovery --skip-summary       # without the "APIs by region" lane
 
 Both strategies talk HTTP to the same simulated AWS endpoint (bench/discovery/simulated_aws.py,
 in its own process) through the standard AWS_ENDPOINT_URL, with the central-role flow: assume the
@@ -38,6 +39,7 @@ from bench.discovery.organization import (
     build_organization,
     discovery_calls,
     domain_urls,
+    summary_calls,
 )
 from bench.discovery.simulated_aws import (
     PLATFORM_ACCESS_KEY_ID,
@@ -146,6 +148,52 @@ def engine_strategy(org: SimOrganization, in_flight: int) -> Found:
     }
     management = {a.account_id for a in result.accounts if a.management_account}
     return Found({api.api_id for api in result.apis}, errors, urls, management)
+
+
+def summary_strategy(org: SimOrganization, in_flight: int) -> Found:
+    """What GET /connections/{id}/api-summary asks of the engine: every API counted, none
+    read further (app/discovery/service.py api_summary)."""
+    from app.discovery.service import _COUNT_ONLY
+    from app.integrations.aws.credentials import CentralRoleCredentials, ProbeContext
+    from app.integrations.aws.discovery import DiscoveryEngine
+    from app.integrations.aws.sessions import AwsSession
+
+    engine = DiscoveryEngine(max_in_flight=in_flight)
+    context = ProbeContext(
+        platform=AwsSession.platform,
+        tenant_external_id=EXTERNAL_ID,
+        platform_principal_arn=PLATFORM_PRINCIPAL,
+    )
+    spec = CentralRoleCredentials(central_role_arn=org.central_role_arn)
+    result = engine.discover(
+        spec, context, regions=org.regions, api_out_of_scope=lambda _api: _COUNT_ONLY
+    )
+    errors = [f"{o.account_id}/{o.region}: {o.error.code}" for o in result.outcomes if o.error]
+    counted = {api.api_id for o in result.outcomes if o.status == "ok" for api in o.apis}
+    return Found(counted, errors)
+
+
+def summary_report(
+    summary: Run, engine: Run, org: SimOrganization, expected: set[str], terms: dict[str, float]
+) -> list[str]:
+    """The summary lane's figures beside full discovery's; what differs from its plan."""
+    report(summary, org, expected, terms, check=False)
+    plan = summary_calls(org)
+    problems = [
+        f"summary {operation}: {summary.by_operation[operation]} calls, {plan[operation]} expected"
+        for operation in sorted(set(summary.by_operation) | set(plan))
+        if summary.by_operation[operation] != plan[operation]
+    ]
+    if summary.found.apis != expected or summary.found.errors:
+        problems.append(
+            f"summary counted {len(summary.found.apis)} of {len(expected)} APIs, "
+            f"{len(summary.found.errors)} errors"
+        )
+    print(
+        f"  beside full discovery: {summary.calls / engine.calls:.2f}x the calls, "
+        f"{summary.wall / engine.wall:.2f}x the wall time (the plan: no GetStages, no domains)"
+    )
+    return problems
 
 
 # ------------------------------------------------------------------------------ common tools
@@ -311,6 +359,7 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=64, help="engine requests in flight")
     parser.add_argument("--repeat", type=int, default=1, help="engine runs (median reported)")
     parser.add_argument("--skip-common", action="store_true")
+    parser.add_argument("--skip-summary", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--delegated-admin",
@@ -370,6 +419,15 @@ def main() -> None:
         problems = report(
             engine, org, expected, floor(engine, org, latency, args.in_flight), check=True
         )
+        if not args.skip_summary:
+            summary = _measure(
+                "APIs by region (api-summary: listings only)",
+                endpoint,
+                lambda: summary_strategy(org, args.in_flight),
+            )
+            problems += summary_report(
+                summary, engine, org, expected, floor(summary, org, latency, args.in_flight)
+            )
         if not args.skip_common:
             common = _measure("common strategy", endpoint, lambda: common_strategy(org))
             report(common, org, expected, None, check=False)

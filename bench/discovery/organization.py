@@ -457,6 +457,20 @@ def discovery_calls(org: SimOrganization) -> Counter[str]:
     return +calls
 
 
+def summary_calls(org: SimOrganization) -> Counter[str]:
+    """The calls of "APIs by region" (GET /connections/{id}/api-summary) over the same
+    organization: the accounts and roles as discovery, then only the two listings per region
+    of each reachable account; no stages, no custom domains."""
+    kept = {
+        "sts:AssumeRole",
+        "organizations:ListAccounts",
+        "organizations:DescribeOrganization",
+        "apigateway:GetRestApis",
+        "apigatewayv2:GetApis",
+    }
+    return Counter({op: n for op, n in discovery_calls(org).items() if op in kept})
+
+
 # ------------------------------------------------------------------ what onboarding reads
 # An API's resources, methods, routes and authorizers are drawn from its own id, so adding them
 # leaves every other draw (and the discovery benchmark's organization) as it was.
