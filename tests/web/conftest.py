@@ -219,3 +219,70 @@ def organization_connection(demo: Demo, purpose: str) -> tuple[str, dict[str, st
     connection_id: str = created.json()["id"]
     accounts = demo.request("GET", f"/connections/{connection_id}/accounts").json()["items"]
     return connection_id, {a["name"]: a["account_id"] for a in accounts}
+
+
+def assert_fits(page: Page) -> None:
+    """The page does not scroll sideways at its viewport's width (a phone's, say)."""
+    width, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= viewport, f"the page scrolls sideways: {width}px wide in {viewport}px"
+
+
+def text_lines(element: Any) -> int:
+    """How many lines the element's text takes on screen (its text boxes' distinct tops)."""
+    count: int = element.evaluate(
+        """(node) => {
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            const tops = new Set([...range.getClientRects()]
+                .filter((rect) => rect.width > 0)
+                .map((rect) => Math.round(rect.top)));
+            return tops.size;
+        }"""
+    )
+    return count
+
+
+def new_rest_api(
+    apigw: Any,
+    name: str,
+    *,
+    tags: dict[str, str] | None = None,
+    stages: tuple[str, ...] = ("prod",),
+) -> str:
+    """A regional REST API made as its owner would (GET / on a mock integration), deployed
+    to each of `stages` (none: never deployed)."""
+    api_id: str = apigw.create_rest_api(
+        name=name, endpointConfiguration={"types": ["REGIONAL"]}, tags=tags or {}
+    )["id"]
+    if stages:
+        root = next(
+            item["id"]
+            for item in apigw.get_resources(restApiId=api_id)["items"]
+            if item["path"] == "/"
+        )
+        apigw.put_method(
+            restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE"
+        )
+        apigw.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+        for stage in stages:
+            apigw.create_deployment(restApiId=api_id, stageName=stage)
+    return api_id
+
+
+@pytest.fixture
+def web_client(tmp_path: Path) -> Any:
+    """The app without a browser; no database is touched (static files, the docs page: the
+    lifespan is not entered)."""
+    from cryptography.fernet import Fernet
+    from fastapi.testclient import TestClient
+
+    from app.core.config import Mode, Settings
+    from app.main import create_app
+
+    settings = Settings(
+        mode=Mode.EMBEDDED,
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+        encryption_keys=[Fernet.generate_key().decode()],
+    )
+    return TestClient(create_app(settings, configure_logs=False))

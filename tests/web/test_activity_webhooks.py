@@ -19,7 +19,7 @@ import pytest
 from tests.demo.running import Demo
 from tests.web.conftest import (
     HAS_PLAYWRIGHT,
-    PHONE,
+    assert_fits,
     demo_aws,
     organization_connection,
     screenshot,
@@ -104,11 +104,6 @@ def _add_webhook(demo: Demo, target: Receiver, **body: Any) -> dict[str, Any]:
 
 def _card(page: Page, webhook_id: str) -> Locator:
     return page.locator(f'article[data-webhook-id="{webhook_id}"]')
-
-
-def _assert_fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page scrolls sideways: {width}px wide"
 
 
 # ----------------------------------------------------------------------------------- activity
@@ -469,7 +464,7 @@ def test_the_new_screens_fit_a_phone(
     _onboard_new_api(console_demo, organization)
     page.goto(f"{console_demo.base_url}/#/activity")
     expect(page.get_by_role("list", name="Events").locator(":scope > li").first).to_be_visible()
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "76-phone-activity")
 
     receiver.answers = [500]
@@ -480,7 +475,7 @@ def test_the_new_screens_fit_a_phone(
     expect(card.locator(".last-error")).to_contain_text("the receiver answered 500")
     # The delivery log turns into one card per delivery, labelled cell by cell.
     expect(card.locator("table thead")).to_be_hidden()
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "77-phone-webhooks")
 
     page.locator(".page-head").get_by_role("button", name="Add webhook").click()
@@ -490,5 +485,5 @@ def test_the_new_screens_fit_a_phone(
     form.get_by_label("Webhook test").check()
     form.get_by_role("button", name="Add webhook").click()
     expect(page.get_by_role("region", name="Signing secret")).to_be_visible()
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "78-phone-webhook-secret")

@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
-from app.core.config import Mode, Settings
-from app.main import create_app
-
 DOCS = "/api/v1/docs"
-
-
-@pytest.fixture
-def web_client(tmp_path: Path) -> TestClient:
-    settings = Settings(
-        mode=Mode.EMBEDDED,
-        data_dir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'unused.db'}",
-        encryption_keys=[Fernet.generate_key().decode()],
-    )
-    return TestClient(create_app(settings, configure_logs=False))
 
 
 def test_the_docs_page_names_no_other_host_and_its_assets_answer(web_client: TestClient) -> None:

@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.demo.running import Demo
-from tests.web.conftest import HAS_PLAYWRIGHT, PHONE, screenshot, signed_in_context
+from tests.web.conftest import (
+    HAS_PLAYWRIGHT,
+    assert_fits,
+    screenshot,
+)
 
 if TYPE_CHECKING or HAS_PLAYWRIGHT:
-    from playwright.sync_api import Browser, Locator, Page, Route, expect
+    from playwright.sync_api import Page, Route, expect
 
 
 def _onboarded(
@@ -144,11 +148,6 @@ def test_the_list_filters_by_protocol_region_account_and_origin(
     expect(page.get_by_role("alert")).to_contain_text("What to do:")
 
 
-def _assert_fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page scrolls sideways: {width}px wide"
-
-
 def test_every_screen_fits_a_phone(
     phone_page: Page, console_demo: Demo, shop_applications: dict[str, str]
 ) -> None:
@@ -158,13 +157,13 @@ def test_every_screen_fits_a_phone(
     # The table turns into one card per application, labelled cell by cell.
     header = page.locator("table.table thead")
     expect(header).to_be_hidden()
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "50-phone-applications")
 
     page.goto(f"{console_demo.base_url}/#/applications/{shop_applications['storefront']}")
     expect(page.get_by_role("heading", name="Attack surface")).to_be_visible()
     expect(page.get_by_role("heading", name="Operations (3)")).to_be_visible()
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "51-phone-application")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Add application").click()
@@ -177,21 +176,21 @@ def test_every_screen_fits_a_phone(
     page.get_by_label("Region", exact=True).select_option("us-east-1")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_label("shop-storefront-api")).to_be_enabled()
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "52-phone-wizard-apis")
     page.get_by_label("shop-storefront-api").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_text("Custom domain → stage prod")).to_be_visible()
     # An EDGE API answers from the internet: no VPC-only note.
     expect(page.get_by_role("note")).to_have_count(0)
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "53-phone-wizard-instances")
 
     page.goto(f"{console_demo.base_url}/#/integrations")
     card = page.locator(f'article[data-connection-id="{shop_applications["connection_id"]}"]')
     card.get_by_role("button", name="Enable Auto-Onboard").click()
     expect(card.locator("form.schedule-form")).to_be_visible()
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "54-phone-integrations")
 
 
@@ -493,38 +492,3 @@ def test_an_invalid_definition_a_canary_and_every_exposure_are_said_plainly(
         "Lambda token · shop-token"
     )
     screenshot(page, "44-application-canary-operations")
-
-
-def _lines(page: Page, element: Locator) -> int:
-    """How many lines the element's text takes on screen."""
-    count: int = element.evaluate(
-        """(node) => {
-            const range = document.createRange();
-            range.selectNodeContents(node);
-            const tops = new Set([...range.getClientRects()]
-                .filter((rect) => rect.width > 0)
-                .map((rect) => Math.round(rect.top)));
-            return tops.size;
-        }"""
-    )
-    return count
-
-
-def test_the_unauthenticated_header_and_label_stay_whole_words(
-    browser: Browser, console_demo: Demo, shop_applications: dict[str, str]
-) -> None:
-    # Just wide enough for the table layout (and the two-column attack surface of 900 px).
-    for width in (780, 900, 1280):
-        context = signed_in_context(browser, console_demo, viewport={"width": width, "height": 900})
-        page = context.new_page()
-        try:
-            page.goto(f"{console_demo.base_url}/#/applications")
-            header = page.get_by_role("columnheader", name="Unauthenticated")
-            expect(header).to_be_visible()
-            assert _lines(page, header) == 1, f"the header breaks at {width}px"
-            page.goto(f"{console_demo.base_url}/#/applications/{shop_applications['storefront']}")
-            label = page.locator('[data-metric="unauthenticated"] .metric-label')
-            expect(label).to_be_visible()
-            assert _lines(page, label) == 1, f"the metric label breaks at {width}px"
-        finally:
-            context.close()

@@ -16,7 +16,9 @@ from tests.web.conftest import (
     HAS_PLAYWRIGHT,
     PHONE,
     SCREENSHOTS,
+    assert_fits,
     demo_aws,
+    new_rest_api,
     organization_connection,
     screenshot,
 )
@@ -56,11 +58,6 @@ def _card(page: Page, demo: Demo, connection: dict[str, Any]) -> Locator:
     card = page.locator(f'article[data-connection-id="{connection["id"]}"]')
     expect(card.get_by_role("heading", name=connection["name"], exact=True)).to_be_visible()
     return card
-
-
-def _assert_fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page scrolls sideways: {width}px wide"
 
 
 # ------------------------------------------------------------------------------------ edit
@@ -249,17 +246,7 @@ def test_a_name_taken_by_another_connection_is_said_at_the_name(
 
 def _new_api(demo: Demo, account_id: str, name: str) -> str:
     """A REST API with a prod stage deployed (GET / on a mock)."""
-    apigw = demo_aws(demo, "apigateway", account_id, region=REGION)
-    api_id: str = apigw.create_rest_api(name=name, endpointConfiguration={"types": ["REGIONAL"]})[
-        "id"
-    ]
-    root = next(
-        item["id"] for item in apigw.get_resources(restApiId=api_id)["items"] if item["path"] == "/"
-    )
-    apigw.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
-    apigw.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
-    apigw.create_deployment(restApiId=api_id, stageName="prod")
-    return api_id
+    return new_rest_api(demo_aws(demo, "apigateway", account_id, region=REGION), name)
 
 
 def _onboard(demo: Demo, connection_id: str, account_id: str, api_id: str) -> str:
@@ -442,11 +429,11 @@ def test_the_edit_form_fits_a_phone(phone_page: Page, console_demo: Demo) -> Non
         connection = _create(console_demo, **fields)
         card = _card(page, console_demo, connection)
         card.scroll_into_view_if_needed()
-        _assert_fits(page)
+        assert_fits(page)
         card.get_by_role("button", name="Edit", exact=True).click()
         form = card.locator("form.connection-edit")
         expect(form.get_by_role("button", name="Save Changes")).to_be_visible()
-        _assert_fits(page)
+        assert_fits(page)
         box = form.get_by_label("Connection name").bounding_box()
         assert box is not None
         assert box["x"] >= 0
@@ -462,7 +449,7 @@ def test_the_edit_form_fits_a_phone(phone_page: Page, console_demo: Demo) -> Non
     card.get_by_role("button", name="Delete Connection").click()
     dialog = page.get_by_role("dialog", name=f"Delete {connection['name']}?")
     expect(dialog).to_be_visible()
-    _assert_fits(page)
+    assert_fits(page)
     box = dialog.bounding_box()
     assert box is not None
     assert box["x"] + box["width"] <= PHONE["width"]

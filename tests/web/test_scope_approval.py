@@ -20,8 +20,9 @@ import pytest
 from tests.demo.running import Demo
 from tests.web.conftest import (
     HAS_PLAYWRIGHT,
-    PHONE,
+    assert_fits,
     demo_aws,
+    new_rest_api,
     organization_connection,
     screenshot,
 )
@@ -74,22 +75,7 @@ def _panel(page: Page, connection: dict[str, Any]) -> Locator:
 
 def _new_api(apigw: Any, name: str, tags: dict[str, str]) -> str:
     """A REST API with stages dev and prod deployed (a GET on / with a mock integration)."""
-    api_id: str = apigw.create_rest_api(
-        name=name, endpointConfiguration={"types": ["REGIONAL"]}, tags=tags
-    )["id"]
-    root = next(
-        item["id"] for item in apigw.get_resources(restApiId=api_id)["items"] if item["path"] == "/"
-    )
-    apigw.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
-    apigw.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
-    apigw.create_deployment(restApiId=api_id, stageName="prod")
-    apigw.create_deployment(restApiId=api_id, stageName="dev")
-    return api_id
-
-
-def _assert_fits(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page scrolls sideways: {width}px wide"
+    return new_rest_api(apigw, name, tags=tags, stages=("prod", "dev"))
 
 
 # ------------------------------------------------------------------------------------ scope
@@ -408,26 +394,26 @@ def test_the_scope_form_and_the_review_list_fit_a_phone(
     form.locator(".tag-rule").first.get_by_label("Any value").uncheck()
     form.locator(".tag-rule").first.get_by_label("Tag value", exact=True).fill(marker)
     form.get_by_label("Ask before onboarding").check()
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "87-scope-form-phone")
     form.get_by_role("button", name="Save Schedule").click()
     expect(panel.locator(".alert-success")).to_contain_text("Auto-onboard enabled")
-    _assert_fits(page)
+    assert_fits(page)
 
     page.reload()
     panel = _panel(page, connection)
     panel.get_by_role("button", name="Run Now").click()
     outcome = panel.locator(".alert").filter(has_text="Run ")
     expect(outcome).to_contain_text("1 new API held for review.", timeout=RUN_TIMEOUT_MS)
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "88-approval-run-phone")
 
     panel.locator("a.review-link").click()
     card = page.locator("li.candidate").first
     expect(card.get_by_role("button", name="Approve")).to_be_visible()
-    _assert_fits(page)
+    assert_fits(page)
     screenshot(page, "89-review-phone")
     card.get_by_role("button", name="Dismiss").click()
     page.get_by_role("dialog").get_by_role("button", name="Dismiss").click()
     expect(page.locator("li.candidate")).to_have_count(0)
-    _assert_fits(page)
+    assert_fits(page)

@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
-from app.core.config import Mode, Settings
-from app.main import create_app
 from app.web.router import STATIC_DIR
-
-
-@pytest.fixture
-def web_client(tmp_path: Path) -> TestClient:
-    # No database is touched: the console's files are static and the lifespan is not entered.
-    settings = Settings(
-        mode=Mode.EMBEDDED,
-        data_dir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'unused.db'}",
-        encryption_keys=[Fernet.generate_key().decode()],
-    )
-    return TestClient(create_app(settings, configure_logs=False))
 
 
 def test_the_console_page_is_served_at_the_root_with_a_strict_policy(

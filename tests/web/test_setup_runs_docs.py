@@ -17,17 +17,19 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.demo.running import Demo
-from tests.web.conftest import HAS_PLAYWRIGHT, demo_aws, organization_connection, screenshot
+from tests.web.conftest import (
+    HAS_PLAYWRIGHT,
+    assert_fits,
+    demo_aws,
+    new_rest_api,
+    organization_connection,
+    screenshot,
+)
 
 if TYPE_CHECKING or HAS_PLAYWRIGHT:
     from playwright.sync_api import Page, Route, expect
 
 RUN_TIMEOUT_S = 60
-
-
-def _assert_fits(page: Page) -> None:
-    width, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= viewport, f"the page scrolls sideways: {width}px wide in {viewport}px"
 
 
 # ------------------------------------------------------------------------------------ setup
@@ -148,28 +150,14 @@ def test_setup_without_a_platform_identity_says_what_to_configure(
 def test_setup_fits_a_phone(phone_page: Page, console_demo: Demo) -> None:
     phone_page.goto(f"{console_demo.base_url}/#/setup")
     expect(phone_page.locator(".copy-block pre").first).to_be_visible()
-    _assert_fits(phone_page)
+    assert_fits(phone_page)
 
 
 # -------------------------------------------------------------------------------------- runs
 
 
 def _new_api(apigw: Any, name: str, tags: dict[str, str], *, deployed: bool = True) -> str:
-    api_id: str = apigw.create_rest_api(
-        name=name, endpointConfiguration={"types": ["REGIONAL"]}, tags=tags
-    )["id"]
-    if deployed:
-        root = next(
-            item["id"]
-            for item in apigw.get_resources(restApiId=api_id)["items"]
-            if item["path"] == "/"
-        )
-        apigw.put_method(
-            restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE"
-        )
-        apigw.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
-        apigw.create_deployment(restApiId=api_id, stageName="prod")
-    return api_id
+    return new_rest_api(apigw, name, tags=tags, stages=("prod",) if deployed else ())
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +249,7 @@ def test_the_run_page_fits_a_phone(
     phone_page.goto(f"{console_demo.base_url}/#/integrations/{connection['id']}/runs/{run['id']}")
     expect(phone_page.locator(".run-applications a")).to_be_visible()
     expect(phone_page.locator("table.run-skipped")).to_be_visible()
-    _assert_fits(phone_page)
+    assert_fits(phone_page)
 
 
 def test_the_run_history_stays_after_disable_schedule(

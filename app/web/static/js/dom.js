@@ -540,3 +540,16 @@ export function copyBlock({ title, text, filename, type, help }) {
     pre,
   );
 }
+
+/** A text input for an identifier (an ARN, a key id, a name): no autocomplete, spelling or
+ * capitals. */
+export function textInput(name, attributes) {
+  return h("input", {
+    type: "text",
+    name,
+    autocomplete: "off",
+    spellcheck: "false",
+    autocapitalize: "off",
+    ...attributes,
+  });
+}

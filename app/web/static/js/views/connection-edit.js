@@ -2,22 +2,11 @@
 // key for an IAM user. Only what changed is sent (PATCH); a secret never comes back.
 
 import { ApiError, api, isAbort } from "../api.js";
-import { busy, clearFieldErrors, field, h, loading, nextId, problemBox, replace, showFieldErrors } from "../dom.js";
+import { busy, clearFieldErrors, field, h, loading, nextId, problemBox, replace, showFieldErrors, textInput } from "../dom.js";
 
 // The service's defaults, for an emptied field (null resets it).
 export const DEFAULT_SESSION_NAME = "APIsec-Onboarder";
 export const DEFAULT_CHILD_ROLE_NAME = "APIsecChildRole";
-
-function textInput(name, attributes) {
-  return h("input", {
-    type: "text",
-    name,
-    autocomplete: "off",
-    spellcheck: "false",
-    autocapitalize: "off",
-    ...attributes,
-  });
-}
 
 /**
  * The edit form of `connection`. `onSaved(connection, { keyRotated })` receives the PATCH

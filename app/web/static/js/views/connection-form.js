@@ -14,6 +14,7 @@ import {
   problemBox,
   replace,
   showFieldErrors,
+  textInput,
 } from "../dom.js";
 
 // Fields per credential type: [name, label, input attributes, options]
@@ -32,17 +33,6 @@ const TYPE_FIELDS = {
     ["secret_access_key", "Secret access key", { type: "password", required: true }, { help: "Sent once, stored encrypted, never shown again." }],
   ],
 };
-
-function textInput(name, attributes) {
-  return h("input", {
-    type: "text",
-    name,
-    autocomplete: "off",
-    spellcheck: "false",
-    autocapitalize: "off",
-    ...attributes,
-  });
-}
 
 /** The ConnectionTest answer: each check with ok/failed, the error's hint, the accounts. */
 export function testResult(result) {
