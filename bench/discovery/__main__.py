@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.discovery.organization import (
     SimOrganization,
@@ -114,7 +115,9 @@ def expected_urls(org: SimOrganization) -> set[FoundUrl]:
 
 
 # ------------------------------------------------------------------------------ the engine
-def engine_strategy(org: SimOrganization, in_flight: int) -> Found:
+def _central_role_engine(org: SimOrganization, in_flight: int) -> tuple[Any, Any, Any]:
+    """An engine, the organization's central role and the platform's context, as the service
+    builds them."""
     from app.integrations.aws.credentials import CentralRoleCredentials, ProbeContext
     from app.integrations.aws.discovery import DiscoveryEngine
     from app.integrations.aws.sessions import AwsSession
@@ -126,6 +129,11 @@ def engine_strategy(org: SimOrganization, in_flight: int) -> Found:
         platform_principal_arn=PLATFORM_PRINCIPAL,
     )
     spec = CentralRoleCredentials(central_role_arn=org.central_role_arn)
+    return engine, spec, context
+
+
+def engine_strategy(org: SimOrganization, in_flight: int) -> Found:
+    engine, spec, context = _central_role_engine(org, in_flight)
     result = engine.discover(spec, context, regions=org.regions)
     errors = [f"{o.account_id}/{o.region}: {o.error.code}" for o in result.outcomes if o.error]
     # Parts of a region that could not be read (a custom domain): none here.
@@ -154,17 +162,8 @@ def summary_strategy(org: SimOrganization, in_flight: int) -> Found:
     """What GET /connections/{id}/api-summary asks of the engine: every API counted, none
     read further (app/discovery/service.py api_summary)."""
     from app.discovery.service import _COUNT_ONLY
-    from app.integrations.aws.credentials import CentralRoleCredentials, ProbeContext
-    from app.integrations.aws.discovery import DiscoveryEngine
-    from app.integrations.aws.sessions import AwsSession
 
-    engine = DiscoveryEngine(max_in_flight=in_flight)
-    context = ProbeContext(
-        platform=AwsSession.platform,
-        tenant_external_id=EXTERNAL_ID,
-        platform_principal_arn=PLATFORM_PRINCIPAL,
-    )
-    spec = CentralRoleCredentials(central_role_arn=org.central_role_arn)
+    engine, spec, context = _central_role_engine(org, in_flight)
     result = engine.discover(
         spec, context, regions=org.regions, api_out_of_scope=lambda _api: _COUNT_ONLY
     )
