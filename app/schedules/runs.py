@@ -31,32 +31,29 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, lazyload
 
 from app.applications import service as applications
-from app.applications.schemas import InstanceSelection
 from app.connections.service import partition_of
 from app.core.config import Settings
 from app.core.db import Database, database_unreachable, describe_unreachable
 from app.core.errors import ConflictError, DomainError
 from app.core.security import SecretBox
-from app.discovery.service import DiscoveryTarget, target_of, upstream
+from app.discovery.service import DiscoveryTarget, target_of
 from app.integrations.aws.apigateway import DiscoveredApi
 from app.integrations.aws.credentials import CentralRoleCredentials, ProbeContext
-from app.integrations.aws.definitions import StageDefinition
 from app.integrations.aws.discovery import (
     DiscoveryEngine,
     DiscoveryResult,
-    RegionAccess,
     apigateway_regions,
 )
 from app.integrations.aws.errors import AwsError, AwsFailure
 from app.integrations.aws.organizations import OrganizationalUnits
 from app.integrations.aws.sessions import AwsSession
+from app.lifecycle import jobs
 from app.lifecycle import service as lifecycle
 from app.models import Application, AutoOnboardRun, AutoOnboardSchedule, Connection, Tenant
 from app.models.base import utcnow
@@ -359,7 +356,7 @@ class _Tally:
 class _Work:
     """What a run reads of the database before it talks to AWS."""
 
-    run_id: uuid.UUID
+    run_id: uuid.UUID | None  # None: a change event's targeted sync
     tenant: Tenant
     target: DiscoveryTarget
     regions: list[str]
@@ -661,7 +658,7 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
         states = lifecycle.stored_states(session, [app.id for app in onboarded.values()])
     # A region whose custom domains could not all be read says nothing of domain URLs.
     domains_known = {(o.account_id, o.region): not o.problems for o in found.outcomes}
-    to_onboard: list[_Job] = []
+    to_onboard: list[jobs.Job] = []
     held: list[tuple[DiscoveredApi, list[str]]] = []
     unchanged: list[uuid.UUID] = []
     for api in apis:
@@ -670,7 +667,7 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
         application = onboarded.get(api.key)
         if application is not None:
             tally.count(api, "synced")
-            job = _sync_job(
+            job = jobs.sync_job(
                 application,
                 api,
                 states.get(application.id, {}),
@@ -695,7 +692,7 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
         elif rules.approval:
             held.append((api, stages))
         else:
-            to_onboard.append(_Job(api, stages))
+            to_onboard.append(jobs.Job(api, stages))
     _hold(database, work, held, tally)
     _onboard_all(database, services, work, _interleaved(to_onboard), tally)
     _reconcile(database, work, found, unchanged, tally)
@@ -779,11 +776,9 @@ def _record_discovery(found: DiscoveryResult, work: _Work, tally: _Tally) -> Non
 
 
 def _in_scope(api: DiscoveredApi, work: _Work) -> bool:
-    if work.scope != "published_after" or work.published_after is None:
-        return True
-    if api.created_at is None:
-        return True  # AWS did not say when: rather test it than miss it
-    return api.created_at.astimezone(ZoneInfo(work.timezone)).date() >= work.published_after
+    return jobs.published_in_scope(
+        api, scope=work.scope, published_after=work.published_after, timezone=work.timezone
+    )
 
 
 def _chunks(items: list[ApiKey], size: int) -> Iterator[list[ApiKey]]:
@@ -810,67 +805,12 @@ def _onboarded(
     return found
 
 
-@dataclass(frozen=True)
-class _Job:
-    """An API to onboard with these stages; or, for its application, new stages to add, the
-    stages whose deployment changed to read again, and what the listing changes of it."""
-
-    api: DiscoveredApi
-    stages: list[str]
-    application: Application | None = None
-    reread: tuple[str, ...] = ()
-    domains_known: bool = True
-
-
-def _sync_job(
-    application: Application,
-    api: DiscoveredApi,
-    stored: dict[str | None, lifecycle.StageState],
-    *,
-    domains_known: bool,
-) -> _Job | None:
-    """What the listing asks of an onboarded API: None when nothing changed (no AWS call, no
-    write but the time of the sync)."""
-    new = _new_stages(application, api)
-    reread = tuple(lifecycle.changed_stages(api, stored, lifecycle.instance_stages(application)))
-    if (
-        new is None
-        and not reread
-        and not lifecycle.needs_write(application, api, domains_known=domains_known)
-    ):
-        return None
-    return _Job(
-        api,
-        new.stages if new else [],
-        application,
-        reread=reread,
-        domains_known=domains_known,
-    )
-
-
-def _new_stages(application: Application, api: DiscoveredApi) -> _Job | None:
-    """Stages deployed since the application was onboarded become instances of it.
-
-    A stage that existed then and was not chosen stays out: that was someone's decision.
-    """
-    have = {instance.stage for instance in application.instances}
-    new = [
-        stage.name
-        for stage in api.stages
-        if stage.name not in have
-        and stage.created_at is not None
-        and stage.created_at > application.created_at
-        and applications.stage_urls(api, stage.name)
-    ]
-    return _Job(api, new, application) if new else None
-
-
-def _interleaved(jobs: list[_Job]) -> list[_Job]:
+def _interleaved(todo: list[jobs.Job]) -> list[jobs.Job]:
     """Round-robin over account and region: discovery lists an account-region's APIs together,
     and inspecting them in that order would queue every worker on one quota bucket (10/s)."""
     seen: Counter[tuple[str, str]] = Counter()
     ranked = []
-    for job in jobs:
+    for job in todo:
         place = (job.api.account_id, job.api.region)
         ranked.append((seen[place], job))
         seen[place] += 1
@@ -878,109 +818,21 @@ def _interleaved(jobs: list[_Job]) -> list[_Job]:
     return [job for _, job in ranked]
 
 
-@dataclass(frozen=True)
-class _Inspected:
-    """What AWS said for a job: the new stages' inspection, the changed stages' readings."""
-
-    inspection: applications.Inspection | None
-    reads: tuple[StageDefinition, ...] = ()
-
-
-def _inspect(work: _Work, onboarding: applications.Services, job: _Job) -> _Inspected:
-    """What AWS says of the job's stages: their URLs, and what each new or changed stage
-    serves (nothing at all when the listing alone says what changed)."""
-    inspection = None
-    if job.stages:
-        known = [] if job.application is None else [i.stage for i in job.application.instances]
-        inspection = applications.inspect(
-            target=work.target,
-            services=onboarding,
-            account_id=job.api.account_id,
-            region=job.api.region,
-            api_id=job.api.api_id,
-            selection=InstanceSelection(stages=job.stages),
-            listed=job.api,
-            known_stages=known,
-        )
-    if not job.reread:
-        return _Inspected(inspection)
-    limit = onboarding.max_definition_bytes
-
-    def read(access: RegionAccess) -> tuple[StageDefinition, ...]:
-        return lifecycle.read_stages(access, job.api, job.reread, limit)
-
-    try:
-        reads = onboarding.engine.in_region(
-            work.target.spec,
-            onboarding.context,
-            account_id=job.api.account_id,
-            region=job.api.region,
-            work=read,
-        )
-    except AwsError as exc:
-        raise upstream(exc) from None
-    return _Inspected(inspection, reads)
-
-
-@dataclass(frozen=True)
-class _Written:
-    application_id: uuid.UUID | None
-    instances_added: int = 0
-    synced: lifecycle.Synced | None = None
-
-
-def _write_job(
-    database: Database, work: _Work, job: _Job, inspected: _Inspected, keep: int
-) -> _Written:
-    """The job's result written alone, in one transaction with its changes."""
-    with database.session() as session:
-        if job.application is None:
-            assert inspected.inspection is not None
-            application = applications.store(
-                session=session,
-                tenant_id=work.tenant.id,
-                connection_id=work.target.connection_id,
-                inspection=inspected.inspection,
-                name=None,
-                onboarded_via="auto_onboard",
-            )
-            return _Written(application.id, len(application.instances))
-        current = session.get(Application, job.application.id)
-        if current is None:
-            return _Written(None)  # deleted meanwhile
-        added = 0
-        if inspected.inspection is not None:
-            added = applications.add_inspected(
-                session=session, application=current, inspection=inspected.inspection
-            )
-        synced = lifecycle.apply(
-            session,
-            current,
-            job.api,
-            inspected.reads,
-            domains_known=job.domains_known,
-            keep=keep,
-            now=utcnow(),
-            connection_id=work.target.connection_id,
-        )
-        return _Written(current.id, added, synced)
-
-
 def _onboard_all(
     database: Database,
     services: RunServices,
     work: _Work,
-    jobs: list[_Job],
+    todo: list[jobs.Job],
     tally: _Tally,
 ) -> None:
     """Inspect the APIs in AWS concurrently (under discovery's quotas), write each alone."""
-    if not jobs:
+    if not todo:
         return
     onboarding = services.onboarding(work.tenant)
-    workers = min(services.engine.max_in_flight, len(jobs))
+    workers = min(services.engine.max_in_flight, len(todo))
     with ThreadPoolExecutor(workers, thread_name_prefix="auto-onboard") as pool:
-        pending: dict[Future[_Inspected], _Job] = {
-            pool.submit(_inspect, work, onboarding, job): job for job in jobs
+        pending: dict[Future[jobs.Inspected], jobs.Job] = {
+            pool.submit(jobs.inspect, work.target, onboarding, job): job for job in todo
         }
         keep = services.settings.definition_versions_kept
         for future in as_completed(pending):
@@ -988,7 +840,14 @@ def _onboard_all(
             job = pending.pop(future)
             api = job.api
             try:
-                written = _write_job(database, work, job, future.result(), keep)
+                written = jobs.write(
+                    database,
+                    work.target,
+                    tenant_id=work.tenant.id,
+                    job=job,
+                    inspected=future.result(),
+                    keep=keep,
+                )
             except ConflictError as exc:
                 if exc.code == "connection_deleted":
                     _api_failed(tally, api, exc)
@@ -1004,7 +863,7 @@ def _onboard_all(
             _count_written(tally, api, job, written)
 
 
-def _count_written(tally: _Tally, api: DiscoveredApi, job: _Job, written: _Written) -> None:
+def _count_written(tally: _Tally, api: DiscoveredApi, job: jobs.Job, written: jobs.Written) -> None:
     application_id = written.application_id
     assert application_id is not None
     if job.application is None:

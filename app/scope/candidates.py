@@ -50,7 +50,7 @@ def hold(
     *,
     tenant_id: uuid.UUID,
     connection_id: uuid.UUID,
-    run_id: uuid.UUID,
+    run_id: uuid.UUID | None,
     api: DiscoveredApi,
     urls: dict[str, list[str]],
     now: datetime,
