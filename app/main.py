@@ -23,6 +23,7 @@ from app.core.security import build_secret_box
 from app.discovery.router import router as discovery_router
 from app.discovery.service import DiscoveryCache
 from app.events.router import router as events_router
+from app.ingest.router import router as ingest_router
 from app.integrations.aws.discovery import DiscoveryEngine
 from app.lifecycle.router import router as lifecycle_router
 from app.operations.router import router as operations_router
@@ -103,6 +104,7 @@ def create_app(
         events_router,
         webhooks_router,
         scope_router,
+        ingest_router,
     ):
         api.include_router(document_problems(router))
     app.include_router(api)

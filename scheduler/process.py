@@ -44,6 +44,7 @@ from app.models.base import utcnow
 from app.schedules import runs
 from app.schedules.runs import Clock, RunServices
 from app.webhooks.delivery import Deliverer, DeliveryMetrics
+from scheduler.ingest import TriggerWorker
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,10 @@ class Scheduler:
             metrics=hooks,
             watch=self.watch,
         )
+        # Real-time updates: change-event triggers, synced on threads of their own.
+        self.triggers = TriggerWorker(
+            database=database, services=services, worker=self.worker, clock=clock, watch=self.watch
+        )
         self._aps = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -129,6 +134,7 @@ class Scheduler:
         )
         self._aps.start()
         self.deliverer.start()
+        self.triggers.start()
         logger.info(
             "auto-onboard scheduler started",
             extra={"worker": self.worker, "poll_seconds": self.poll_seconds},
@@ -145,6 +151,7 @@ class Scheduler:
         grace = self.stop_grace_seconds if grace_seconds is None else grace_seconds
         # Attempts under way end by themselves (an unrecorded one is attempted again later).
         self.deliverer.stop()
+        self.triggers.stop()
         # Polls from now on only write held results; runs that end write theirs without
         # waiting for the database (what they cannot write is held, and written below).
         self._stopping.set()

@@ -167,6 +167,7 @@ class CapturingHandler(logging.Handler):
 LOG_CAPTURE = CapturingHandler()
 ISSUED_API_KEYS: list[str] = []
 ISSUED_WEBHOOK_SECRETS: list[str] = []
+ISSUED_INGEST_TOKENS: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -200,8 +201,16 @@ def _record_issued_api_keys() -> Iterator[None]:
         ISSUED_WEBHOOK_SECRETS.append(secret)
         return secret
 
+    from app.ingest.service import new_token
+
+    def recording_token() -> str:
+        token = new_token()
+        ISSUED_INGEST_TOKENS.append(token)
+        return token
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("app.tenants.service.generate_api_key", recording)
+        patch.setattr("app.ingest.service.new_token", recording_token)
         patch.setattr("app.webhooks.service.new_secret", recording_secret)
         yield
 

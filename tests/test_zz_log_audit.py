@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import (
     COLLECTED_OTHER_TESTS,
     ISSUED_API_KEYS,
+    ISSUED_INGEST_TOKENS,
     ISSUED_WEBHOOK_SECRETS,
     LOG_CAPTURE,
 )
@@ -41,6 +42,17 @@ def test_no_webhook_secret_appears_in_any_log_line() -> None:
         key = secret.removeprefix("whsec_")
         leaks = [index for index, line in enumerate(LOG_CAPTURE.lines) if key in line]
         assert not leaks, f"a webhook secret leaked into {len(leaks)} log line(s), e.g. #{leaks[0]}"
+
+
+@pytest.mark.audit
+def test_no_ingest_token_appears_in_any_log_line() -> None:
+    if len(COLLECTED_OTHER_TESTS) < 5:
+        pytest.skip("the audit needs the rest of the suite in the same run")
+    assert ISSUED_INGEST_TOKENS, "the run made no ingest token: the audit would prove nothing"
+    for token in ISSUED_INGEST_TOKENS:
+        secret = token.removeprefix("oit_")
+        leaks = [index for index, line in enumerate(LOG_CAPTURE.lines) if secret in line]
+        assert not leaks, f"an ingest token leaked into {len(leaks)} log line(s), e.g. #{leaks[0]}"
 
 
 @pytest.mark.audit

@@ -102,6 +102,20 @@ class Settings(BaseSettings):
     webhook_per_endpoint_in_flight: int = Field(default=4, ge=1, le=64)
     # How often a scheduler looks for due deliveries when it has nothing under way.
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Where AWS reaches this service from the internet (the ingest URL an EventBridge API
+    # destination posts to), e.g. https://onboarder.example.com; None: the URL a request to
+    # the service came in on.
+    public_url: str | None = None
+    # Real-time updates: an API's events are synced together once none came for
+    # ingest_debounce_seconds (a deploy is a burst of calls), and at the latest
+    # ingest_max_delay_seconds after the first of them.
+    ingest_debounce_seconds: float = Field(default=15.0, ge=0, le=600)
+    ingest_max_delay_seconds: float = Field(default=120.0, gt=0, le=3600)
+    # How often a scheduler looks for debounced triggers; APIs synced at once per process.
+    ingest_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    ingest_threads: int = Field(default=4, ge=1, le=64)
+    # Triggers done or dropped are kept this long (the connection's real-time status).
+    ingest_retention_days: int = Field(default=7, ge=1, le=365)
     # `onboarder scheduler` serves its Prometheus metrics (webhook deliveries) on this port.
     scheduler_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
@@ -127,13 +141,29 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(
+                "ONBOARDER_PUBLIC_URL must be an http(s) URL, e.g. https://onboarder.example.com"
+            )
+        return value
+
     @property
     def pool_size(self) -> int:
         """Database connections per process: every worker thread holds at most one at a time,
-        each scheduler run one, each webhook delivery thread one, and the scheduler's poll,
-        heartbeat, delivery claims and /readyz one each."""
+        each scheduler run one, each webhook delivery and ingest thread one, and the
+        scheduler's poll, heartbeat, delivery claims and /readyz one each."""
         return self.db_pool_size or (
-            self.http_threads + self.scheduler_max_runs + self.webhook_delivery_threads + 4
+            self.http_threads
+            + self.scheduler_max_runs
+            + self.webhook_delivery_threads
+            + self.ingest_threads
+            + 4
         )
 
     @property

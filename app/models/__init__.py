@@ -12,6 +12,7 @@ from app.models.base import Base
 from app.models.candidate import ApiCandidate
 from app.models.connection import Connection
 from app.models.event import Event, EventSequence, WebhookDelivery, WebhookEndpoint
+from app.models.ingest import IngestToken, IngestTrigger
 from app.models.tenant import Tenant
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "Connection",
     "Event",
     "EventSequence",
+    "IngestToken",
+    "IngestTrigger",
     "Tenant",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -49,3 +49,27 @@ class AwsSetup(BaseModel):
     central_role: RoleSetup
     child_role: RoleSetup
     instructions: SetupInstructions
+
+
+class EventForwardingSetup(BaseModel):
+    """What a customer deploys so that API Gateway's changes reach the service in seconds."""
+
+    ingest_url: str = Field(
+        description="Where the EventBridge API destination posts each event (filled in)."
+    )
+    token_header: str = Field(description="The header that carries the connection's ingest token.")
+    template_kind: Literal["stack", "stackset"] = Field(
+        description="'stackset' for a central_role connection: cloudformation_template is a "
+        "stack for the management account that deploys a service-managed StackSet; 'stack': "
+        "cloudformation_template is one stack per region in the connection's account."
+    )
+    regions: list[str] = Field(
+        description="The regions to forward from (the StackSet's default Regions)."
+    )
+    cloudformation_template: str = Field(description="A CloudFormation template (YAML).")
+    account_template: str = Field(
+        description="The single-account, single-region template (YAML): the stack each "
+        "account gets, and what the management account, which StackSets never deploy to, "
+        "deploys itself. The same as cloudformation_template for a 'stack'."
+    )
+    instructions: list[str] = Field(description="Ordered steps.")

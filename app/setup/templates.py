@@ -6,9 +6,14 @@ use only the long intrinsic-function form (``Fn::Sub``), so any YAML reader load
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
+
+from app.ingest.cloudtrail import CHANGE_EVENTS, CLOUDTRAIL_DETAIL_TYPE
+from app.ingest.cloudtrail import EVENT_SOURCE as APIGATEWAY_EVENT_SOURCE
+from app.ingest.cloudtrail import SOURCE as APIGATEWAY_SOURCE
 
 POLICY_VERSION = "2012-10-17"
 TEMPLATE_FORMAT_VERSION = "2010-09-09"
@@ -145,3 +150,253 @@ def _role_arn_output(logical_id: str, description: str) -> Document:
 def _dump(template: Document) -> str:
     # A wide line: ARNs and descriptions stay on one line each, as a person would write them.
     return yaml.safe_dump(template, sort_keys=False, default_flow_style=False, width=200)
+
+
+# ------------------------------------------------------------------ near-real-time updates
+# Names, not secrets: the token itself only ever arrives as the stack's NoEcho parameter.
+INGEST_TOKEN_PARAMETER = "IngestToken"  # noqa: S105
+INGEST_TOKEN_HEADER = "X-Onboarder-Ingest-Token"  # noqa: S105
+# The service's tokens carry 256 random bits, so anything much shorter is a paste gone wrong.
+INGEST_TOKEN_MIN_LENGTH = 32
+ORGANIZATIONAL_UNITS_PARAMETER = "OrganizationalUnitIds"
+REGIONS_PARAMETER = "Regions"
+# The API Gateway calls the service acts on (app/ingest/cloudtrail.py): the rule forwards only
+# these. Reads and every other call stay in the customer's account.
+FORWARDED_EVENT_NAMES = CHANGE_EVENTS
+# A modest ceiling: a deploy is a burst of a few calls, and the service debounces them anyway.
+INVOCATION_RATE_LIMIT_PER_SECOND = 10
+# EventBridge retries a failed delivery with backoff; after an hour the scheduled run is the
+# better source of truth than a stale event.
+MAXIMUM_EVENT_AGE_SECONDS = 3600
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_CLOUDTRAIL_NOTE = (
+    "EventBridge receives 'AWS API Call via CloudTrail' events only while a CloudTrail trail is "
+    "logging in this account and region (a multi-region trail covers every region, an "
+    "organization trail every member account). API Gateway's calls are management events, "
+    "which trails log by default."
+)
+
+
+def event_forwarding_pattern() -> Document:
+    """The rule's event pattern: API Gateway's successful change calls, as CloudTrail saw them."""
+    return {
+        "source": [APIGATEWAY_SOURCE],
+        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+        "detail": {
+            "eventSource": [APIGATEWAY_EVENT_SOURCE],
+            "eventName": list(FORWARDED_EVENT_NAMES),
+            # A failed call carries errorCode; it changed nothing.
+            "errorCode": [{"exists": False}],
+        },
+    }
+
+
+def forwarding_regions(regions: list[str]) -> list[str]:
+    """`regions` in the order given, each once; ValueError for a name that is not a region's."""
+    chosen = list(dict.fromkeys(regions))
+    bad = [region for region in chosen if not _REGION.fullmatch(region)]
+    if bad:
+        raise ValueError(f"not AWS region names: {', '.join(bad)}")
+    return chosen
+
+
+def event_forwarding_template(*, ingest_url: str) -> str:
+    """A stack for one account and region: API Gateway's change events go to the ingest URL.
+
+    A rule on the default event bus matches the calls in FORWARDED_EVENT_NAMES and sends each
+    event, as it is, to an EventBridge API destination that posts it to `ingest_url` with the
+    connection's ingest token in the X-Onboarder-Ingest-Token header.
+    """
+    return _dump(_event_forwarding(ingest_url))
+
+
+def event_forwarding_stackset_template(*, ingest_url: str, regions: list[str]) -> str:
+    """A stack for an organization's management account: a service-managed StackSet that
+    deploys event_forwarding_template to every account of the chosen OUs, in `regions`.
+
+    StackSets never deploy to the management account itself; it takes the single-account
+    template as a plain stack when it has APIs.
+    """
+    chosen = forwarding_regions(regions)
+    return _dump(
+        {
+            "AWSTemplateFormatVersion": TEMPLATE_FORMAT_VERSION,
+            "Description": "Near-real-time API discovery for an AWS organization: a "
+            "service-managed StackSet forwards API Gateway's change events from every account "
+            "of the chosen OUs, in each chosen region, to the API discovery platform. "
+            "StackSets never deploy to the management account itself: deploy the single-account "
+            "template there as a plain stack if it has APIs. " + _CLOUDTRAIL_NOTE,
+            "Parameters": {
+                INGEST_TOKEN_PARAMETER: _ingest_token_parameter(),
+                ORGANIZATIONAL_UNITS_PARAMETER: {
+                    "Type": "CommaDelimitedList",
+                    "Description": "Where to deploy: the organization's root id (r-xxxx, every "
+                    "account of the organization) or organizational unit ids "
+                    "(ou-xxxx-yyyyyyyy), comma separated. Accounts added to them later get "
+                    "the stack automatically.",
+                },
+                REGIONS_PARAMETER: _regions_parameter(chosen),
+            },
+            "Resources": {
+                "EventForwardingStackSet": {
+                    "Type": "AWS::CloudFormation::StackSet",
+                    "Properties": {
+                        "StackSetName": {"Ref": "AWS::StackName"},
+                        "Description": "Forwards API Gateway's change events to the API "
+                        "discovery platform (one stack per account and region).",
+                        "PermissionModel": "SERVICE_MANAGED",
+                        "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
+                        # The stack creates an IAM role (without a fixed name: one per region).
+                        "Capabilities": ["CAPABILITY_IAM"],
+                        # Regions in parallel, a quarter of the accounts at a time in each; up
+                        # to a tenth may fail (an SCP, say) without slowing or stopping the rest.
+                        # (Automatic deployment to new accounts ignores these preferences.)
+                        "OperationPreferences": {
+                            "RegionConcurrencyType": "PARALLEL",
+                            "MaxConcurrentPercentage": 25,
+                            "FailureTolerancePercentage": 10,
+                            "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE",
+                        },
+                        "Parameters": [
+                            {
+                                "ParameterKey": INGEST_TOKEN_PARAMETER,
+                                "ParameterValue": {"Ref": INGEST_TOKEN_PARAMETER},
+                            }
+                        ],
+                        "StackInstancesGroup": [
+                            {
+                                "DeploymentTargets": {
+                                    "OrganizationalUnitIds": {"Ref": ORGANIZATIONAL_UNITS_PARAMETER}
+                                },
+                                "Regions": {"Ref": REGIONS_PARAMETER},
+                            }
+                        ],
+                        "TemplateBody": event_forwarding_template(ingest_url=ingest_url),
+                    },
+                }
+            },
+            "Outputs": {
+                "StackSetId": {
+                    "Description": "The StackSet that deploys the forwarding stacks.",
+                    "Value": {"Ref": "EventForwardingStackSet"},
+                }
+            },
+        }
+    )
+
+
+def _event_forwarding(ingest_url: str) -> Document:
+    return {
+        "AWSTemplateFormatVersion": TEMPLATE_FORMAT_VERSION,
+        "Description": "Near-real-time API discovery: forwards API Gateway's change events "
+        "in this account and region to the API discovery platform through an EventBridge API "
+        "destination. " + _CLOUDTRAIL_NOTE,
+        "Parameters": {INGEST_TOKEN_PARAMETER: _ingest_token_parameter()},
+        "Resources": {
+            "IngestConnection": {
+                "Type": "AWS::Events::Connection",
+                "Properties": {
+                    "Description": "The connection's ingest token, sent in the "
+                    f"{INGEST_TOKEN_HEADER} header.",
+                    "AuthorizationType": "API_KEY",
+                    "AuthParameters": {
+                        "ApiKeyAuthParameters": {
+                            "ApiKeyName": INGEST_TOKEN_HEADER,
+                            "ApiKeyValue": {"Ref": INGEST_TOKEN_PARAMETER},
+                        }
+                    },
+                },
+            },
+            "IngestDestination": {
+                "Type": "AWS::Events::ApiDestination",
+                "Properties": {
+                    "Description": "The API discovery platform's ingest endpoint.",
+                    "ConnectionArn": {"Fn::GetAtt": ["IngestConnection", "Arn"]},
+                    "InvocationEndpoint": ingest_url,
+                    "HttpMethod": "POST",
+                    "InvocationRateLimitPerSecond": INVOCATION_RATE_LIMIT_PER_SECOND,
+                },
+            },
+            # No RoleName: a StackSet creates this stack in every region of an account, and
+            # IAM names are global to the account.
+            "ForwardingRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "Description": "Lets EventBridge call the API discovery platform's ingest "
+                    "API destination, and nothing else.",
+                    "AssumeRolePolicyDocument": policy_document(
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ),
+                    "Policies": [
+                        {
+                            "PolicyName": "InvokeIngestDestination",
+                            "PolicyDocument": policy_document(
+                                {
+                                    "Effect": "Allow",
+                                    "Action": "events:InvokeApiDestination",
+                                    # The ARN without its trailing id: the form IAM matches.
+                                    "Resource": {
+                                        "Fn::GetAtt": ["IngestDestination", "ArnForPolicy"]
+                                    },
+                                }
+                            ),
+                        }
+                    ],
+                },
+            },
+            "ForwardingRule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "Description": "API Gateway's successful change calls, to the API discovery "
+                    "platform.",
+                    "EventBusName": "default",
+                    "EventPattern": event_forwarding_pattern(),
+                    "State": "ENABLED",
+                    "Targets": [
+                        {
+                            "Id": "OnboarderIngest",
+                            "Arn": {"Fn::GetAtt": ["IngestDestination", "Arn"]},
+                            "RoleArn": {"Fn::GetAtt": ["ForwardingRole", "Arn"]},
+                            "RetryPolicy": {"MaximumEventAgeInSeconds": MAXIMUM_EVENT_AGE_SECONDS},
+                        }
+                    ],
+                },
+            },
+        },
+        "Outputs": {
+            "RuleArn": {
+                "Description": "The rule that forwards API Gateway's change events.",
+                "Value": {"Fn::GetAtt": ["ForwardingRule", "Arn"]},
+            }
+        },
+    }
+
+
+def _regions_parameter(regions: list[str]) -> Document:
+    parameter: Document = {
+        "Type": "CommaDelimitedList",
+        "Description": "The regions whose API Gateway changes are forwarded, comma separated "
+        "(EventBridge sees a call only in the region where it happens).",
+    }
+    if regions:
+        parameter["Default"] = ",".join(regions)
+    return parameter
+
+
+def _ingest_token_parameter() -> Document:
+    return {
+        "Type": "String",
+        "NoEcho": True,
+        "MinLength": INGEST_TOKEN_MIN_LENGTH,
+        "MaxLength": 512,  # an EventBridge connection's API key value
+        "AllowedPattern": "^[!-~]+$",
+        "ConstraintDescription": "must be the ingest token exactly as it was shown (printable "
+        "characters, no spaces).",
+        "Description": "The connection's ingest token, shown once by POST "
+        "/connections/{id}/ingest-token (create a new one there if it is lost; the old one "
+        "stops working). EventBridge keeps it in a Secrets Manager secret it manages.",
+    }

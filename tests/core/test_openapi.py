@@ -142,8 +142,18 @@ def test_api_keys_are_a_bearer_scheme_on_every_authenticated_operation(
     assert scheme["type"] == "http"
     assert scheme["scheme"] == "bearer"
     assert scheme["bearerFormat"].startswith("onb_")
+    ingest = "POST /api/v1/aws/events/{connection_id}"
     for label, operation in api_operations(document).items():
-        assert operation["security"] == [{"ApiKey": []}], label
+        if label != ingest:
+            assert operation["security"] == [{"ApiKey": []}], label
+    # AWS posts change events with the connection's ingest token, never an API key.
+    assert api_operations(document)[ingest]["security"] == [{"IngestToken": []}]
+    token = document["components"]["securitySchemes"]["IngestToken"]
+    assert (token["type"], token["in"], token["name"]) == (
+        "apiKey",
+        "header",
+        "X-Onboarder-Ingest-Token",
+    )
     for path in ("/healthz", "/readyz"):
         assert "security" not in document["paths"][path]["get"]
 
