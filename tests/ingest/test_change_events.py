@@ -256,3 +256,44 @@ def test_the_scheduler_process_syncs_events_by_itself(
             lambda: any(a["source"]["api_id"] == api_id for a in applications(client, tenant)),
             seconds=30,
         )
+
+
+def test_a_base_path_mapping_deleted_retires_the_domain_instance(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    shop_prod: str,
+    worker: TriggerWorker,
+    clock: FakeClock,
+    run_services: RunServices,
+) -> None:
+    """DeleteBasePathMapping names the domain, not the API: the applications answering at
+    that domain are synced."""
+    domain_url = "https://api.example-shop.com/v1"
+    body = {**storefront_prod(org, shop_prod), "stages": [], "instance_urls": [domain_url]}
+    application = onboarded(client, tenant, **body)
+    token = new_token(client, tenant, shop_prod)["token"]
+    api = org.api_named("shop-storefront-api")
+    apigw = account_client(org, api, "apigateway")
+    apigw.delete_base_path_mapping(domainName="api.example-shop.com", basePath="v1")
+    unmapped = cloudtrail_event(
+        "DeleteBasePathMapping",
+        account=api.account_id,
+        region=api.region,
+        request={"domainName": "api.example-shop.com", "basePath": "v1"},
+    )
+
+    assert post_events(client, shop_prod, token, unmapped).status_code == 202
+    after_the_debounce(clock, run_services)
+    drain(worker)
+
+    instances = {
+        i["url"]: i["status"]
+        for i in client.get(
+            f"/api/v1/applications/{application['id']}", headers=tenant.headers
+        ).json()["instances"]
+    }
+    assert instances[domain_url] == "retired"
+    assert "instance_retired" in kinds(client, tenant, application["id"])
+    [trigger] = ingest_status(client, tenant, shop_prod)["recent"]
+    assert (trigger["target"], trigger["outcome"]) == ("domain:api.example-shop.com", "synced")
