@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from app.core.db import Database, DatabaseWatch
+from app.core.workers import poll_until_stopped
 from app.ingest import service as ingest
 from app.lifecycle import targeted
 from app.models.base import utcnow
@@ -76,19 +77,15 @@ class TriggerWorker:
             return self._in_flight
 
     def _loop(self) -> None:
-        while not self._stopping.is_set():
-            claimed = 0
-            began = time.monotonic()
-            try:
-                claimed = self.poll()
-            except Exception as exc:
-                self.watch.failed("ingest poll", exc, began=began, ended=time.monotonic())
-            else:
-                self.watch.reached(began)
-            if claimed and self.in_flight() < self.threads:
-                continue  # more may be due, and there is room
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
+        poll_until_stopped(
+            poll=self.poll,
+            has_room=lambda: self.in_flight() < self.threads,
+            stopping=self._stopping,
+            wake=self._wake,
+            every_seconds=self.poll_seconds,
+            watch=self.watch,
+            job="ingest poll",
+        )
 
     def poll(self) -> int:
         """Claim the due APIs this worker has room for and start syncing them."""

@@ -168,13 +168,7 @@ def _context(
                 "published_after": schedule.published_after,
                 "timezone": schedule.timezone,
             }
-            rules = Scope.of(
-                accounts=schedule.accounts,
-                organizational_units=schedule.organizational_units,
-                exclude_regions=schedule.exclude_regions,
-                tags=schedule.tags,
-                approval=schedule.approval,
-            )
+            rules = Scope.of(schedule)
         return _Context(
             tenant_id=tenant.id,
             target=target_of(connection, onboarding.box, onboarding.context),
@@ -287,6 +281,21 @@ def _describe(
     )
 
 
+def _inspect_and_write(
+    database: Database, context: _Context, job: jobs.Job, keep: int
+) -> jobs.Written:
+    """What AWS says of the job's stages (no session held), then its write."""
+    inspected = jobs.inspect(context.target, context.onboarding, job)
+    return jobs.write(
+        database,
+        context.target,
+        tenant_id=context.tenant_id,
+        job=job,
+        inspected=inspected,
+        keep=keep,
+    )
+
+
 def _sync_application(
     database: Database, context: _Context, request: Request, application_id: uuid.UUID, keep: int
 ) -> Outcome:
@@ -327,15 +336,7 @@ def _sync_application(
                 .execution_options(synchronize_session=False)
             )
         return Outcome(status="done", outcome=UNCHANGED, application_id=application_id)
-    inspected = jobs.inspect(context.target, context.onboarding, job)
-    written = jobs.write(
-        database,
-        context.target,
-        tenant_id=context.tenant_id,
-        job=job,
-        inspected=inspected,
-        keep=keep,
-    )
+    written = _inspect_and_write(database, context, job, keep)
     after = written.synced
     changed = bool(written.instances_added) or bool(
         after and (after.definitions_changed or after.restored or after.instances_retired)
@@ -393,17 +394,8 @@ def _onboard(database: Database, context: _Context, request: Request, keep: int)
                 now=utcnow(),
             )
         return Outcome(status="done", outcome=HELD)
-    job = jobs.Job(api, stages)
-    inspected = jobs.inspect(context.target, context.onboarding, job)
     try:
-        written = jobs.write(
-            database,
-            context.target,
-            tenant_id=context.tenant_id,
-            job=job,
-            inspected=inspected,
-            keep=keep,
-        )
+        written = _inspect_and_write(database, context, jobs.Job(api, stages), keep)
     except ConflictError as exc:
         if exc.code == "connection_deleted":
             return _dropped(CONNECTION_DELETED, exc.detail)

@@ -597,13 +597,7 @@ def _read_work(database: Database, services: RunServices, run_id: uuid.UUID) -> 
         assert tenant is not None
         onboarding = services.onboarding(tenant)
         target = target_of(connection, services.box, onboarding.context)
-        rules = Scope.of(
-            accounts=run.accounts,
-            organizational_units=run.organizational_units,
-            exclude_regions=run.exclude_regions,
-            tags=run.tags,
-            approval=run.approval,
-        )
+        rules = Scope.of(run)
         regions = list(run.regions) or list(apigateway_regions(partition_of(connection)))
         return _Work(
             rules=rules,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from app.integrations.aws.apigateway import DiscoveredApi
 from app.integrations.aws.organizations import OrganizationalUnits
@@ -15,6 +15,21 @@ EXCLUDED_BY_SCOPE = "excluded_by_scope"
 
 def _ids(rule: Mapping[str, Any] | None, side: str) -> tuple[str, ...]:
     return tuple((rule or {}).get(side) or ())
+
+
+class _ScopeFields(Protocol):
+    """The scope's columns, as a schedule and its runs store them (JSON)."""
+
+    @property
+    def accounts(self) -> Mapping[str, Any] | None: ...
+    @property
+    def organizational_units(self) -> Mapping[str, Any] | None: ...
+    @property
+    def exclude_regions(self) -> Iterable[str] | None: ...
+    @property
+    def tags(self) -> Mapping[str, Any] | None: ...
+    @property
+    def approval(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -31,24 +46,17 @@ class Scope:
     approval: bool = False
 
     @classmethod
-    def of(
-        cls,
-        *,
-        accounts: Mapping[str, Any] | None,
-        organizational_units: Mapping[str, Any] | None,
-        exclude_regions: Iterable[str] | None,
-        tags: Mapping[str, Any] | None,
-        approval: bool,
-    ) -> Scope:
+    def of(cls, row: _ScopeFields) -> Scope:
+        """The scope a schedule holds (a run holds a copy of its schedule's)."""
         return cls(
-            accounts_include=_ids(accounts, "include"),
-            accounts_exclude=_ids(accounts, "exclude"),
-            ous_include=_ids(organizational_units, "include"),
-            ous_exclude=_ids(organizational_units, "exclude"),
-            exclude_regions=tuple(exclude_regions or ()),
-            tags_include=dict((tags or {}).get("include") or {}),
-            tags_exclude=dict((tags or {}).get("exclude") or {}),
-            approval=approval,
+            accounts_include=_ids(row.accounts, "include"),
+            accounts_exclude=_ids(row.accounts, "exclude"),
+            ous_include=_ids(row.organizational_units, "include"),
+            ous_exclude=_ids(row.organizational_units, "exclude"),
+            exclude_regions=tuple(row.exclude_regions or ()),
+            tags_include=dict((row.tags or {}).get("include") or {}),
+            tags_exclude=dict((row.tags or {}).get("exclude") or {}),
+            approval=row.approval,
         )
 
     @property

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db import Database, DatabaseWatch
 from app.core.security import SecretBox
+from app.core.workers import poll_until_stopped
 from app.events import service as events
 from app.models import Event, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
@@ -447,19 +448,15 @@ class Deliverer:
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stopping.is_set():
-            claimed = 0
-            began = time.monotonic()
-            try:
-                claimed = self.poll()
-            except Exception as exc:
-                self.watch.failed("webhook delivery poll", exc, began=began, ended=time.monotonic())
-            else:
-                self.watch.reached(began)
-            if claimed and self.in_flight() < self.threads:
-                continue  # more may be due, and there is room
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
+        poll_until_stopped(
+            poll=self.poll,
+            has_room=lambda: self.in_flight() < self.threads,
+            stopping=self._stopping,
+            wake=self._wake,
+            every_seconds=self.poll_seconds,
+            watch=self.watch,
+            job="webhook delivery poll",
+        )
 
     def wake(self) -> None:
         self._wake.set()
