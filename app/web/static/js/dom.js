@@ -478,6 +478,12 @@ export async function copyText(text, target) {
 }
 
 /** A Copy button for `text()` (or a string) that says "Copied" next to itself for a moment. */
+/** A value to paste elsewhere (an id, an ARN, a URL), in code, with its Copy button. */
+export function copyableCode(value, name) {
+  const code = h("code", { class: "mono copy-value" }, value);
+  return h("div", { class: "copy-value-row" }, code, copyButton(value, { target: code, name }));
+}
+
 export function copyButton(text, { label = "Copy", target, name } = {}) {
   const status = h("span", { class: "copy-status", role: "status" });
   const button = h("button", { type: "button", class: "button button-small", "aria-label": name ? `${label} ${name}` : undefined }, label);

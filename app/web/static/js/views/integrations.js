@@ -1,5 +1,5 @@
-// Integrations: the tenant's AWS connections, their status, and an Auto-Onboard panel each;
-// each one tested, edited or deleted from its card.
+// Integrations: the tenant's AWS connections, their status, and an Auto-Onboard and a
+// Real-time updates panel each; each one tested, edited or deleted from its card.
 
 import { api, isAbort, listAll } from "../api.js";
 import {
@@ -20,6 +20,7 @@ import {
 import { autoOnboardPanel } from "./auto-onboard.js";
 import { DEFAULT_CHILD_ROLE_NAME, DEFAULT_SESSION_NAME, connectionEditForm } from "./connection-edit.js";
 import { connectionForm, testResult } from "./connection-form.js";
+import { realtimePanel } from "./realtime.js";
 
 export async function integrationsView(container, context) {
   context.setTitle("Integrations");
@@ -305,5 +306,6 @@ function connectionCard(connection, context, { onDeleted }) {
     editSlot,
     result,
     autoOnboardPanel(connection, context),
+    realtimePanel(connection, context),
   );
 }

@@ -2,7 +2,7 @@
 // (GET /aws/setup), with every policy and template ready to copy or download.
 
 import { ApiError, api, isAbort } from "../api.js";
-import { CREDENTIAL_TYPES, busy, copyBlock, copyButton, field, h, loading, nextId, notice, problemBox, replace } from "../dom.js";
+import { CREDENTIAL_TYPES, busy, copyBlock, copyableCode, field, h, loading, nextId, notice, problemBox, replace } from "../dom.js";
 
 const json = (document) => `${JSON.stringify(document, null, 2)}\n`;
 const ACCOUNT_ID = /^\d{12}$/;
@@ -24,8 +24,7 @@ function section(type, ...body) {
 
 /** A value to paste elsewhere (the external id, the principal ARN), with its Copy button. */
 function copyValue(term, value, key) {
-  const code = h("code", { class: "mono copy-value" }, value);
-  return h("div", { dataset: { value: key } }, h("dt", {}, term), h("dd", {}, h("div", { class: "copy-value-row" }, code, copyButton(value, { target: code, name: term }))));
+  return h("div", { dataset: { value: key } }, h("dt", {}, term), h("dd", {}, copyableCode(value, term)));
 }
 
 const addIntegration = () => h("a", { href: "#/integrations" }, "Integrations");
