@@ -25,8 +25,10 @@ from app.schedules.runs import Clock, RunServices
 
 logger = logging.getLogger(__name__)
 
-# How often finished triggers older than the retention are deleted.
+# How often finished triggers older than the retention are deleted, and claims of dead
+# processes looked for (each an UPDATE: not at every poll, which follows every sync).
 _PRUNE_EVERY_SECONDS = 3600.0
+_RELEASE_EVERY_SECONDS = 30.0
 
 
 class TriggerWorker:
@@ -57,7 +59,7 @@ class TriggerWorker:
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pruned = float("-inf")
+        self._pruned = self._released = float("-inf")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="ingest-claims", daemon=True)
@@ -92,7 +94,9 @@ class TriggerWorker:
         if self._stopping.is_set():
             return 0
         now = self.clock()
-        ingest.release_stale(self.database, now=now, timeout=self.stale_after)
+        if time.monotonic() - self._released > _RELEASE_EVERY_SECONDS:
+            ingest.release_stale(self.database, now=now, timeout=self.stale_after)
+            self._released = time.monotonic()
         if time.monotonic() - self._pruned > _PRUNE_EVERY_SECONDS:
             ingest.prune(self.database, now=now, keep=self.keep)
             self._pruned = time.monotonic()

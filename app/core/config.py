@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     ingest_max_delay_seconds: float = Field(default=120.0, gt=0, le=3600)
     # How often a scheduler looks for debounced triggers; APIs synced at once per process.
     ingest_poll_seconds: float = Field(default=2.0, gt=0, le=60)
-    ingest_threads: int = Field(default=4, ge=1, le=64)
+    ingest_threads: int = Field(default=8, ge=1, le=64)
     # Triggers done or dropped are kept this long (the connection's real-time status).
     ingest_retention_days: int = Field(default=7, ge=1, le=365)
     # `onboarder scheduler` serves its Prometheus metrics (webhook deliveries) on this port.

@@ -582,6 +582,7 @@ def sync(
     stages = instance_stages(application)
     with_domains = has_domain_instances(application)
     account_id, region, api_id = application.account_id, application.region, application.api_id
+    protocol = application.protocol
     session.commit()  # no transaction is held while AWS answers
 
     def work(access: RegionAccess) -> _Reading:
@@ -591,6 +592,7 @@ def sync(
             account_id=access.account_id,
             region=region,
             api_id=api_id,
+            protocol=protocol,
         )
         if api is None:
             return _Reading(api=None)

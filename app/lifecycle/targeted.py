@@ -257,7 +257,12 @@ def _sync(database: Database, context: _Context, request: Request, keep: int) ->
 
 
 def _describe(
-    context: _Context, request: Request, api_id: str, *, domains: bool
+    context: _Context,
+    request: Request,
+    api_id: str,
+    *,
+    domains: bool,
+    protocol: str | None = None,
 ) -> tuple[DiscoveredApi | None, bool]:
     def work(access: RegionAccess) -> tuple[DiscoveredApi | None, bool]:
         api = describe_api(
@@ -266,6 +271,7 @@ def _describe(
             account_id=access.account_id,
             region=request.region,
             api_id=api_id,
+            protocol=protocol,
         )
         problems: list[AwsFailure] = []
         if api is not None and domains:
@@ -310,9 +316,11 @@ def _sync_application(
             or request.domain is not None
             or bool(_DOMAIN_EVENTS.intersection(request.event_names))
         )
-        api_id = application.api_id
+        api_id, protocol = application.api_id, application.protocol
         session.expunge(application)
-    api, domains_known = _describe(context, request, api_id, domains=with_domains)
+    api, domains_known = _describe(
+        context, request, api_id, domains=with_domains, protocol=protocol
+    )
     if api is None:
         with database.session() as session:
             current = session.get(Application, application_id)

@@ -754,8 +754,15 @@ class Mutation:
     deleted: frozenset[ApiKey]
 
 
-def mutate(org: SimOrganization, seed: int = 7) -> Mutation:
-    """The organization after some of its APIs were redeployed or deleted; deterministic."""
+def mutate(
+    org: SimOrganization,
+    seed: int = 7,
+    *,
+    changed_share: float = CHANGED_SHARE,
+    deleted_share: float = DELETED_SHARE,
+) -> Mutation:
+    """The organization after some of its APIs were redeployed or deleted; deterministic.
+    `changed_share` and `deleted_share` of its listed APIs (at least one each, unless 0)."""
     rng = random.Random(f"mutation:{seed}")
     reachable = {account.account_id for account in org.reachable_accounts()}
     listed = [
@@ -772,12 +779,19 @@ def mutate(org: SimOrganization, seed: int = 7) -> Mutation:
     }
     deletable = [key for key, _ in listed if key not in mapped]
     deleted = frozenset(
-        rng.sample(deletable, min(len(deletable), max(1, round(DELETED_SHARE * len(listed)))))
+        rng.sample(
+            deletable,
+            min(len(deletable), max(1 if deleted_share else 0, round(deleted_share * len(listed)))),
+        )
         if listed
         else ()
     )
     kept = [(key, api) for key, api in listed if key not in deleted]
-    count = min(len(kept), max(1, round(CHANGED_SHARE * len(listed)))) if kept else 0
+    count = (
+        min(len(kept), max(1 if changed_share else 0, round(changed_share * len(listed))))
+        if kept
+        else 0
+    )
     changed: dict[ApiKey, tuple[str, str]] = {}
     replaced: dict[ApiKey, SimApi] = {}
     for key, api in rng.sample(kept, count):

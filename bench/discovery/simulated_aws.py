@@ -22,7 +22,8 @@ and so do GetResources calls past AWS's own quota for them: 5 every 2 seconds pe
 regions together (rate 2.5/s, burst 5), on top of the first. Calls are counted per operation
 (`/__stats`); `/__mark` starts a second count beside the first, for the phases of a run.
 `/__mutate?seed=` changes the organization between runs (organization.mutate: some APIs get a
-new deployment on one stage, serving one more operation, some are deleted and answer 404),
+new deployment on one stage, serving one more operation, some are deleted and answer 404;
+`&changed=` and `&deleted=` give the shares, organization.CHANGED_SHARE and DELETED_SHARE else),
 `/__restore` brings the original back.
 
 Clients find it through the standard `AWS_ENDPOINT_URL`. The service is read from the SigV4
@@ -51,7 +52,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from bench.discovery.organization import (
     CENTRAL_ROLE_NAME,
+    CHANGED_SHARE,
     CHILD_ROLE_NAME,
+    DELETED_SHARE,
     NO_SUMMARY_SHARE,
     ORGANIZATION_ID,
     V2_ROUTING_MODES,
@@ -353,8 +356,14 @@ class SimulatedAws:
             return _json({})
         if target.startswith("/__mutate"):
             # The organization changes (bench.discovery.organization.mutate, of the original).
-            seed = int(parse_qs(urlsplit(target).query).get("seed", ["7"])[0])
-            mutation = mutate(self.original, seed)
+            asked = parse_qs(urlsplit(target).query)
+            seed = int(asked.get("seed", ["7"])[0])
+            mutation = mutate(
+                self.original,
+                seed,
+                changed_share=float(asked.get("changed", [str(CHANGED_SHARE)])[0]),
+                deleted_share=float(asked.get("deleted", [str(DELETED_SHARE)])[0]),
+            )
             self.set_organization(mutation.organization)
             return _json({"changed": len(mutation.changed), "deleted": len(mutation.deleted)})
         if target.startswith("/__restore"):
@@ -1259,9 +1268,17 @@ class SimulatedEndpoint:
         """From now on `stats()["since_mark"]` counts calls beside the totals."""
         self._get("/__mark")
 
-    def mutate(self, seed: int) -> dict[str, int]:
-        """The organization changes as `organization.mutate(original, seed)` says."""
-        changed: dict[str, int] = self._get(f"/__mutate?seed={seed}")
+    def mutate(
+        self,
+        seed: int,
+        *,
+        changed_share: float = CHANGED_SHARE,
+        deleted_share: float = DELETED_SHARE,
+    ) -> dict[str, int]:
+        """The organization changes as `organization.mutate(original, seed, ...)` says."""
+        changed: dict[str, int] = self._get(
+            f"/__mutate?seed={seed}&changed={changed_share}&deleted={deleted_share}"
+        )
         return changed
 
     def restore(self) -> None:

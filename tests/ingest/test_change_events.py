@@ -297,3 +297,43 @@ def test_a_base_path_mapping_deleted_retires_the_domain_instance(
     assert "instance_retired" in kinds(client, tenant, application["id"])
     [trigger] = ingest_status(client, tenant, shop_prod)["recent"]
     assert (trigger["target"], trigger["outcome"]) == ("domain:api.example-shop.com", "synced")
+
+
+def test_an_http_apis_sync_asks_api_gateway_v2_only(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    shop_prod: str,
+    worker: TriggerWorker,
+    clock: FakeClock,
+    run_services: RunServices,
+    aws_calls: list[AwsCall],
+) -> None:
+    """The application knows its protocol: no GetRestApi 404 before GetApi."""
+    catalog = org.api_named("shop-catalog-api")
+    onboarded(
+        client,
+        tenant,
+        connection_id=shop_prod,
+        region=catalog.region,
+        api_id=catalog.api_id,
+        stages=["$default"],
+    )
+    token = new_token(client, tenant, shop_prod)["token"]
+    updated = cloudtrail_event(
+        "UpdateStage",
+        account=catalog.account_id,
+        region=catalog.region,
+        request={"apiId": catalog.api_id, "stageName": "$default"},
+    )
+    assert post_events(client, shop_prod, token, updated).status_code == 202
+    aws_calls.clear()
+
+    after_the_debounce(clock, run_services)
+    drain(worker)
+
+    services = {(c.service, c.operation) for c in aws_calls if c.operation.startswith("Get")}
+    assert ("apigatewayv2", "GetApi") in services
+    assert ("apigateway", "GetRestApi") not in services
+    [trigger] = ingest_status(client, tenant, shop_prod)["recent"]
+    assert trigger["status"] == "done"

@@ -553,31 +553,47 @@ def list_region(
 
 # ------------------------------------------------------------------------------ one API
 def describe_api(
-    *, call: Call, client_for: ClientFor, account_id: str, region: str, api_id: str
+    *,
+    call: Call,
+    client_for: ClientFor,
+    account_id: str,
+    region: str,
+    api_id: str,
+    protocol: str | None = None,
 ) -> DiscoveredApi | None:
     """One API with its stages and instance URLs, or None if it does not exist (any more).
 
-    REST and HTTP/WebSocket API ids share one format, so v1 is asked first, then v2. Custom
-    domains are not looked up here (that lists every domain of the region): see add_domains.
+    REST and HTTP/WebSocket API ids share one format, so v1 is asked first, then v2; or v2
+    first when the API is known to be one (`protocol` HTTP or WEBSOCKET: an application's),
+    which saves a 404 per sync. Custom domains are not looked up here (that lists every
+    domain of the region): see add_domains.
     """
+    lookups = [_describe_v1, _describe_v2]
+    if protocol in ("HTTP", "WEBSOCKET"):
+        lookups.reverse()
+    for lookup in lookups:
+        try:
+            return lookup(call, client_for, account_id, region, api_id)
+        except AwsError as exc:
+            if exc.failure.code != "not_found":
+                raise
+    return None
+
+
+def _describe_v1(
+    call: Call, client_for: ClientFor, account_id: str, region: str, api_id: str
+) -> DiscoveredApi | None:
     v1 = client_for("apigateway")
-    try:
-        item = call(lambda: v1.get_rest_api(restApiId=api_id))
-    except AwsError as exc:
-        if exc.failure.code != "not_found":
-            raise
-    else:
-        api = _rest_api(item, account_id, region)
-        found = _with_stages([api], lambda api: _rest_stages(call, v1, api))
-        return found[0] if found else None
+    api = _rest_api(call(lambda: v1.get_rest_api(restApiId=api_id)), account_id, region)
+    found = _with_stages([api], lambda api: _rest_stages(call, v1, api))
+    return found[0] if found else None
+
+
+def _describe_v2(
+    call: Call, client_for: ClientFor, account_id: str, region: str, api_id: str
+) -> DiscoveredApi | None:
     v2 = client_for("apigatewayv2")
-    try:
-        item = call(lambda: v2.get_api(ApiId=api_id))
-    except AwsError as exc:
-        if exc.failure.code != "not_found":
-            raise
-        return None
-    api = _v2_api(item, account_id, region)
+    api = _v2_api(call(lambda: v2.get_api(ApiId=api_id)), account_id, region)
     found = _with_stages([api], lambda api: _v2_stages(call, v2, api))
     return found[0] if found else None
 
