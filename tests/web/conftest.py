@@ -224,7 +224,18 @@ def organization_connection(demo: Demo, purpose: str) -> tuple[str, dict[str, st
 def assert_fits(page: Page) -> None:
     """The page does not scroll sideways at its viewport's width (a phone's, say)."""
     width, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= viewport, f"the page scrolls sideways: {width}px wide in {viewport}px"
+    if width > viewport:
+        # The deepest elements that reach past the viewport: what to fix.
+        wide = page.evaluate(
+            """(viewport) => {
+                const past = (el) => el.getBoundingClientRect().right > viewport + 1;
+                return [...document.body.querySelectorAll('*')]
+                    .filter((el) => past(el) && ![...el.children].some(past))
+                    .slice(0, 5).map((el) => el.outerHTML.slice(0, 160));
+            }""",
+            viewport,
+        )
+        raise AssertionError(f"the page scrolls sideways: {width}px wide in {viewport}px: {wide}")
 
 
 def text_lines(element: Any) -> int:
