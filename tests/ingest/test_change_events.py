@@ -34,6 +34,7 @@ from tests.ingest.conftest import (
 )
 from tests.lifecycle.test_sync import kinds, redeploy_with_an_open_method
 from tests.schedules.conftest import DAILY_US, FakeClock, saved_schedule
+from tests.scope.test_approval import candidates
 
 
 @pytest.fixture
@@ -337,3 +338,26 @@ def test_an_http_apis_sync_asks_api_gateway_v2_only(
     assert ("apigateway", "GetRestApi") not in services
     [trigger] = ingest_status(client, tenant, shop_prod)["recent"]
     assert trigger["status"] == "done"
+
+
+def test_in_approval_mode_a_new_api_is_held_as_a_candidate_not_onboarded(
+    client: TestClient,
+    tenant: TenantWithKey,
+    org: SeededOrganization,
+    shop_prod: str,
+    worker: TriggerWorker,
+    clock: FakeClock,
+    run_services: RunServices,
+) -> None:
+    saved_schedule(client, tenant, shop_prod, **DAILY_US, approval=True)
+    token = new_token(client, tenant, shop_prod)["token"]
+    account, region, api_id = create_deployed_api(org, "needs-a-yes")
+
+    post_events(client, shop_prod, token, deployment_event(account, region, api_id))
+    after_the_debounce(clock, run_services)
+    drain(worker)
+
+    assert [c["api_id"] for c in candidates(client, tenant, shop_prod)] == [api_id]
+    assert all(a["source"]["api_id"] != api_id for a in applications(client, tenant))
+    [trigger] = ingest_status(client, tenant, shop_prod)["recent"]
+    assert trigger["outcome"] == "held_for_approval"
