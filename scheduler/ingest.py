@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from app.core.db import Database, DatabaseWatch
-from app.core.workers import poll_until_stopped
+from app.core.workers import ClaimLoop
 from app.ingest import service as ingest
 from app.lifecycle import targeted
 from app.models.base import utcnow
@@ -31,7 +31,9 @@ _PRUNE_EVERY_SECONDS = 3600.0
 _RELEASE_EVERY_SECONDS = 30.0
 
 
-class TriggerWorker:
+class TriggerWorker(ClaimLoop):
+    job = "ingest-claims"
+
     def __init__(
         self,
         *,
@@ -43,9 +45,11 @@ class TriggerWorker:
     ) -> None:
         settings = services.settings
         self.database, self.services, self.worker, self.clock = database, services, worker, clock
-        self.watch = watch or DatabaseWatch("ingest triggers", extra={"worker": worker})
-        self.threads = settings.ingest_threads
-        self.poll_seconds = settings.ingest_poll_seconds
+        super().__init__(
+            threads=settings.ingest_threads,
+            poll_seconds=settings.ingest_poll_seconds,
+            watch=watch or DatabaseWatch("ingest triggers", extra={"worker": worker}),
+        )
         self.debounce = timedelta(seconds=settings.ingest_debounce_seconds)
         self.max_delay = timedelta(seconds=settings.ingest_max_delay_seconds)
         self.keep = timedelta(days=settings.ingest_retention_days)
@@ -56,42 +60,21 @@ class TriggerWorker:
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="ingest")
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._stopping = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._pruned = self._released = float("-inf")
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="ingest-claims", daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
         """Claim nothing more. Syncs under way end by themselves; what they could not finish
         is pending again after the stale timeout."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
+        self.halt()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def in_flight(self) -> int:
         with self._lock:
             return self._in_flight
 
-    def _loop(self) -> None:
-        poll_until_stopped(
-            poll=self.poll,
-            has_room=lambda: self.in_flight() < self.threads,
-            stopping=self._stopping,
-            wake=self._wake,
-            every_seconds=self.poll_seconds,
-            watch=self.watch,
-            job="ingest poll",
-        )
-
     def poll(self) -> int:
         """Claim the due APIs this worker has room for and start syncing them."""
-        if self._stopping.is_set():
+        if self.stopping:
             return 0
         now = self.clock()
         if time.monotonic() - self._released > _RELEASE_EVERY_SECONDS:
@@ -163,4 +146,4 @@ class TriggerWorker:
         finally:
             with self._lock:
                 self._in_flight -= 1
-            self._wake.set()
+            self.wake()

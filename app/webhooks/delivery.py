@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db import Database, DatabaseWatch
 from app.core.security import SecretBox
-from app.core.workers import poll_until_stopped
+from app.core.workers import ClaimLoop
 from app.events import service as events
 from app.models import Event, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
@@ -392,9 +392,11 @@ class DeliveryMetrics:
     oldest_due: Callable[[float], None] = lambda seconds: None
 
 
-class Deliverer:
+class Deliverer(ClaimLoop):
     """Attempts due deliveries on `threads` threads of its own: the scheduler process calls
     `poll` (often), and `stop` when it ends. Nothing here waits on a run, nor a run on it."""
+
+    job = "webhook-claims"
 
     def __init__(
         self,
@@ -412,11 +414,14 @@ class Deliverer:
         resolver: guard.Resolver | None = None,
         watch: DatabaseWatch | None = None,
     ) -> None:
+        super().__init__(
+            threads=threads,
+            poll_seconds=poll_seconds,
+            watch=watch or DatabaseWatch("webhook deliveries", extra={"worker": worker}),
+        )
         self.database, self.box, self.worker = database, box, worker
-        self.watch = watch or DatabaseWatch("webhook deliveries", extra={"worker": worker})
-        self.poll_seconds = poll_seconds
         self.production = production
-        self.threads, self.per_endpoint = threads, per_endpoint
+        self.per_endpoint = per_endpoint
         self.clock = clock
         self.metrics = metrics or DeliveryMetrics()
         self.resolver = resolver
@@ -437,37 +442,16 @@ class Deliverer:
             target=self._record_loop, name="webhook-records", daemon=True
         )
         self._recorder.start()
-        self._stopping = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._measured = float("-inf")
 
     # ------------------------------------------------------------------ the loop
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="webhook-claims", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        poll_until_stopped(
-            poll=self.poll,
-            has_room=lambda: self.in_flight() < self.threads,
-            stopping=self._stopping,
-            wake=self._wake,
-            every_seconds=self.poll_seconds,
-            watch=self.watch,
-            job="webhook delivery poll",
-        )
-
-    def wake(self) -> None:
-        self._wake.set()
-
     def in_flight(self) -> int:
         with self._lock:
             return sum(self._busy.values())
 
     def poll(self) -> int:
         """Claim what this worker has room for and start attempting it; returns how many."""
-        if self._stopping.is_set():
+        if self.stopping:
             return 0
         now = self.clock()
         with self._lock:
@@ -560,7 +544,7 @@ class Deliverer:
                     del self._busy[item.endpoint_id]
             room = self.threads - sum(self._busy.values())
         if room * 2 >= self.threads:  # half the threads idle: claim more now
-            self._wake.set()
+            self.wake()
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait (up to `timeout`) for the attempts under way: tests and benchmarks."""
@@ -571,10 +555,7 @@ class Deliverer:
     def stop(self) -> None:
         """Start nothing more; attempts not begun give their claims back (best effort: an
         unreachable database lets them run out instead)."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)  # a claim under way ends first (or is let be)
+        self.halt()
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             not_begun = list(self._not_begun)
