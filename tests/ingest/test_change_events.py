@@ -4,12 +4,12 @@ AWS is moto: the seeded demo organization, changed as its owners would (an API c
 deployed, an API deleted, a stage redeployed twenty times in a burst). CloudTrail and
 EventBridge are not in the loop here (moto records no CloudTrail events): the test posts the
 EventBridge event AWS would deliver for each call, shaped as AWS shapes it. The scheduler's
-trigger loop runs in the test (`drain`) with a clock the test moves past the debounce window.
+trigger loop runs in the test (`sync_due`) with a clock the test moves past the debounce window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -36,18 +36,25 @@ from tests.lifecycle.test_sync import kinds, redeploy_with_an_open_method
 from tests.schedules.conftest import DAILY_US, FakeClock, saved_schedule
 from tests.scope.test_approval import candidates
 
+SyncDue = Callable[..., int]
+
 
 @pytest.fixture
-def worker(
-    database: Database, run_services: RunServices, clock: FakeClock
-) -> Iterator[TriggerWorker]:
-    triggers = TriggerWorker(database=database, services=run_services, worker="test", clock=clock)
-    yield triggers
-    triggers.stop()
+def sync_due(database: Database, run_services: RunServices, clock: FakeClock) -> Iterator[SyncDue]:
+    """What the scheduler's trigger loop does once the debounce window has passed (or now,
+    with `wait=False`): claim what is due and sync it; how many APIs it claimed."""
+    worker = TriggerWorker(database=database, services=run_services, worker="test", clock=clock)
 
+    def sync(*, wait: bool = True) -> int:
+        if wait:
+            clock.advance(seconds=run_services.settings.ingest_debounce_seconds + 1)
+        claimed = 0
+        while synced := drain(worker):
+            claimed += synced
+        return claimed
 
-def after_the_debounce(clock: FakeClock, run_services: RunServices) -> None:
-    clock.advance(seconds=run_services.settings.ingest_debounce_seconds + 1)
+    yield sync
+    worker.stop()
 
 
 def create_deployed_api(org: SeededOrganization, name: str) -> tuple[str, str, str]:
@@ -74,9 +81,7 @@ def test_a_new_api_deployed_is_onboarded_without_a_run(
     tenant: TenantWithKey,
     org: SeededOrganization,
     shop_prod: str,
-    worker: TriggerWorker,
-    clock: FakeClock,
-    run_services: RunServices,
+    sync_due: SyncDue,
     database: Database,
 ) -> None:
     saved_schedule(client, tenant, shop_prod, **DAILY_US)
@@ -95,9 +100,8 @@ def test_a_new_api_deployed_is_onboarded_without_a_run(
     )
 
     assert response.status_code == 202
-    assert drain(worker) == 0, "nothing is synced while the API may still be changing"
-    after_the_debounce(clock, run_services)
-    assert drain(worker) == 1
+    assert sync_due(wait=False) == 0, "nothing is synced while the API may still be changing"
+    assert sync_due() == 1
     [application] = [a for a in applications(client, tenant) if a["source"]["api_id"] == api_id]
     source = application["source"]
     assert (source["account_id"], source["region"]) == (account, region)
@@ -118,9 +122,7 @@ def test_an_api_deleted_in_aws_is_retired_by_its_event(
     tenant: TenantWithKey,
     org: SeededOrganization,
     shop_prod: str,
-    worker: TriggerWorker,
-    clock: FakeClock,
-    run_services: RunServices,
+    sync_due: SyncDue,
 ) -> None:
     application = onboarded(client, tenant, **storefront_prod(org, shop_prod))
     token = new_token(client, tenant, shop_prod)["token"]
@@ -134,8 +136,7 @@ def test_an_api_deleted_in_aws_is_retired_by_its_event(
     )
 
     assert post_events(client, shop_prod, token, deleted).status_code == 202
-    after_the_debounce(clock, run_services)
-    drain(worker)
+    sync_due()
 
     assert kinds(client, tenant, application["id"]) == ["retired", "onboarded"]
     assert [a["id"] for a in applications(client, tenant, status="retired")] == [application["id"]]
@@ -149,9 +150,7 @@ def test_twenty_events_of_one_deploy_are_one_sync(
     tenant: TenantWithKey,
     org: SeededOrganization,
     shop_prod: str,
-    worker: TriggerWorker,
-    clock: FakeClock,
-    run_services: RunServices,
+    sync_due: SyncDue,
     aws_calls: list[AwsCall],
 ) -> None:
     application = onboarded(client, tenant, **storefront_prod(org, shop_prod))
@@ -171,8 +170,7 @@ def test_twenty_events_of_one_deploy_are_one_sync(
         assert post_events(client, shop_prod, token, event).status_code == 202
     aws_calls.clear()
 
-    after_the_debounce(clock, run_services)
-    assert drain(worker) == 1, "one API: one claim"
+    assert sync_due() == 1, "one API: one claim"
 
     described = [c for c in aws_calls if c.operation == "GetRestApi"]
     assert len(described) == 1, [c.operation for c in aws_calls]
@@ -180,7 +178,7 @@ def test_twenty_events_of_one_deploy_are_one_sync(
     recent = ingest_status(client, tenant, shop_prod)["recent"]
     assert len(recent) == 20
     assert {(t["status"], t["outcome"]) for t in recent} == {("done", "synced")}
-    assert drain(worker) == 0, "nothing is left to sync"
+    assert sync_due() == 0, "nothing is left to sync"
 
 
 def test_events_out_of_reach_or_scope_are_dropped_with_the_reason(
@@ -189,9 +187,7 @@ def test_events_out_of_reach_or_scope_are_dropped_with_the_reason(
     org: SeededOrganization,
     central: str,
     shop_prod: str,
-    worker: TriggerWorker,
-    clock: FakeClock,
-    run_services: RunServices,
+    sync_due: SyncDue,
 ) -> None:
     shop_account = org.account_id_named("shop-prod")
     saved_schedule(client, tenant, central, **DAILY_US, accounts={"exclude": [shop_account]})
@@ -217,9 +213,7 @@ def test_events_out_of_reach_or_scope_are_dropped_with_the_reason(
         (user, user_token, deployment_event(account, "us-isob-east-1", api_id)),
     ):
         assert post_events(client, connection_id, token, event).status_code == 202
-    after_the_debounce(clock, run_services)
-    while drain(worker):
-        pass
+    sync_due()
 
     [excluded] = ingest_status(client, tenant, central)["dropped_24h"]
     assert (excluded["reason"], excluded["count"]) == ("out_of_scope", 1)
@@ -264,9 +258,7 @@ def test_a_base_path_mapping_deleted_retires_the_domain_instance(
     tenant: TenantWithKey,
     org: SeededOrganization,
     shop_prod: str,
-    worker: TriggerWorker,
-    clock: FakeClock,
-    run_services: RunServices,
+    sync_due: SyncDue,
 ) -> None:
     """DeleteBasePathMapping names the domain, not the API: the applications answering at
     that domain are synced."""
@@ -285,8 +277,7 @@ def test_a_base_path_mapping_deleted_retires_the_domain_instance(
     )
 
     assert post_events(client, shop_prod, token, unmapped).status_code == 202
-    after_the_debounce(clock, run_services)
-    drain(worker)
+    sync_due()
 
     instances = {
         i["url"]: i["status"]
@@ -305,9 +296,7 @@ def test_an_http_apis_sync_asks_api_gateway_v2_only(
     tenant: TenantWithKey,
     org: SeededOrganization,
     shop_prod: str,
-    worker: TriggerWorker,
-    clock: FakeClock,
-    run_services: RunServices,
+    sync_due: SyncDue,
     aws_calls: list[AwsCall],
 ) -> None:
     """The application knows its protocol: no GetRestApi 404 before GetApi."""
@@ -330,8 +319,7 @@ def test_an_http_apis_sync_asks_api_gateway_v2_only(
     assert post_events(client, shop_prod, token, updated).status_code == 202
     aws_calls.clear()
 
-    after_the_debounce(clock, run_services)
-    drain(worker)
+    sync_due()
 
     services = {(c.service, c.operation) for c in aws_calls if c.operation.startswith("Get")}
     assert ("apigatewayv2", "GetApi") in services
@@ -345,17 +333,14 @@ def test_in_approval_mode_a_new_api_is_held_as_a_candidate_not_onboarded(
     tenant: TenantWithKey,
     org: SeededOrganization,
     shop_prod: str,
-    worker: TriggerWorker,
-    clock: FakeClock,
-    run_services: RunServices,
+    sync_due: SyncDue,
 ) -> None:
     saved_schedule(client, tenant, shop_prod, **DAILY_US, approval=True)
     token = new_token(client, tenant, shop_prod)["token"]
     account, region, api_id = create_deployed_api(org, "needs-a-yes")
 
     post_events(client, shop_prod, token, deployment_event(account, region, api_id))
-    after_the_debounce(clock, run_services)
-    drain(worker)
+    sync_due()
 
     assert [c["api_id"] for c in candidates(client, tenant, shop_prod)] == [api_id]
     assert all(a["source"]["api_id"] != api_id for a in applications(client, tenant))
