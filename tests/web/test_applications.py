@@ -283,6 +283,30 @@ RESOURCE_POLICY = {
 }
 
 
+def test_a_region_chosen_before_the_regions_arrive_stays_chosen(
+    page: Page, console_demo: Demo, shop_applications: dict[str, str]
+) -> None:
+    """The region list (with counts) arrives after the form is on screen: what the person
+    picked meanwhile is not put back to the address's region."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/api/v1/applications/regions", hold)
+    page.goto(f"{console_demo.base_url}/#/applications?region=us-east-1")
+    filters = page.get_by_role("search", name="Filter applications")
+    region = filters.get_by_label("Region")
+    expect(region).to_have_value("us-east-1")
+    page.wait_for_function("() => true")  # let the held request reach the route
+    assert held, "the regions request was not made"
+    region.select_option("")
+
+    held[0].continue_()
+    expect(region.locator("option", has_text="(")).not_to_have_count(0)  # counts arrived
+    expect(region).to_have_value("")
+
+
 def test_each_stage_shows_the_definition_it_serves(
     page: Page, console_demo: Demo, shop_applications: dict[str, str]
 ) -> None:

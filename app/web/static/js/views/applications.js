@@ -103,6 +103,8 @@ export async function applicationsView(container, context) {
 
   api("/applications/regions", { signal: context.signal })
     .then((answer) => {
+      // What the person chose meanwhile (or the address's region) stays chosen.
+      const current = region.value;
       for (const { region: code, applications: count } of answer.items) {
         const chosen = [...region.options].find((option) => option.value === code);
         if (chosen) {
@@ -113,7 +115,7 @@ export async function applicationsView(container, context) {
       }
       const options = [...region.options].slice(1).sort((a, b) => a.value.localeCompare(b.value));
       region.append(...options);
-      region.value = filters.region;
+      region.value = current;
     })
     .catch(() => {});
 
