@@ -25,10 +25,9 @@ from app.schedules.runs import Clock, RunServices
 
 logger = logging.getLogger(__name__)
 
-# How often finished triggers older than the retention are deleted, and claims of dead
-# processes looked for (each an UPDATE: not at every poll, which follows every sync).
-_PRUNE_EVERY_SECONDS = 3600.0
-_RELEASE_EVERY_SECONDS = 30.0
+# How often claims of dead processes are looked for and finished triggers older than the
+# retention deleted (a write each: not at every poll, which follows every sync).
+_HOUSEKEEPING_EVERY_SECONDS = 30.0
 
 
 class TriggerWorker(ClaimLoop):
@@ -60,7 +59,7 @@ class TriggerWorker(ClaimLoop):
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="ingest")
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._pruned = self._released = float("-inf")
+        self._housekept = float("-inf")
 
     def stop(self) -> None:
         """Claim nothing more. Syncs under way end by themselves; what they could not finish
@@ -77,12 +76,10 @@ class TriggerWorker(ClaimLoop):
         if self.stopping:
             return 0
         now = self.clock()
-        if time.monotonic() - self._released > _RELEASE_EVERY_SECONDS:
+        if time.monotonic() - self._housekept > _HOUSEKEEPING_EVERY_SECONDS:
             ingest.release_stale(self.database, now=now, timeout=self.stale_after)
-            self._released = time.monotonic()
-        if time.monotonic() - self._pruned > _PRUNE_EVERY_SECONDS:
             ingest.prune(self.database, now=now, keep=self.keep)
-            self._pruned = time.monotonic()
+            self._housekept = time.monotonic()
         room = self.threads - self.in_flight()
         if room <= 0:
             return 0

@@ -21,6 +21,8 @@ from typing import Annotated, Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from app.integrations.aws.sessions import ACCOUNT_ID_PATTERN, REGION_PATTERN
+
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 SOURCE = "aws.apigateway"
 EVENT_SOURCE = "apigateway.amazonaws.com"
@@ -73,8 +75,8 @@ class Envelope(BaseModel):
     id: str = Field(min_length=1, max_length=128)
     detail_type: str = Field(alias="detail-type", max_length=256)
     source: str = Field(max_length=256)
-    account: str = Field(pattern=r"^\d{12}$")
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+    account: str = Field(pattern=ACCOUNT_ID_PATTERN)
+    region: str = Field(pattern=REGION_PATTERN)
     time: datetime | None = None
     detail: dict[str, Any]
 

@@ -16,13 +16,13 @@ from app.ingest import cloudtrail, service
 from app.ingest.schemas import (
     DroppedReason,
     IngestAccepted,
-    IngestSetup,
     IngestStatus,
     IngestTokenRead,
     TriggerRead,
 )
 from app.models.base import utcnow
 from app.setup.events import event_forwarding
+from app.setup.schemas import EventForwardingSetup
 from app.setup.templates import INGEST_TOKEN_HEADER as TOKEN_HEADER
 
 router = APIRouter(tags=["real-time updates"], route_class=DatabaseRoute)
@@ -154,15 +154,14 @@ def read_ingest_status(
     )
 
 
-@router.get("/connections/{connection_id}/ingest/setup", response_model=IngestSetup)
+@router.get("/connections/{connection_id}/ingest/setup", response_model=EventForwardingSetup)
 def read_ingest_setup(
     request: Request, connection: ValidConnection, session: SessionDep
-) -> IngestSetup:
+) -> EventForwardingSetup:
     """The AWS side, filled in: a StackSet for a central role (every member account, the
     schedule's regions), else one stack per region."""
-    setup = event_forwarding(
+    return event_forwarding(
         credential_type=connection.credential_type,
         ingest_url=ingest_url(request, connection.id),
         regions=service.regions_of(session=session, connection=connection),
     )
-    return IngestSetup(**setup.model_dump())

@@ -5,8 +5,6 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from app.setup.schemas import EventForwardingSetup
-
 
 class IngestTokenRead(BaseModel):
     token: str = Field(
@@ -64,7 +62,3 @@ class IngestStatus(BaseModel):
     pending: int = Field(description="Triggers waiting for their debounce window or a sync.")
     dropped_24h: list[DroppedReason]
     recent: list[TriggerRead] = Field(description="The last 20 triggers, newest first.")
-
-
-class IngestSetup(EventForwardingSetup):
-    """The AWS side of real-time updates for this connection, filled in."""

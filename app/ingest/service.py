@@ -12,7 +12,6 @@ of calls is one sync. The claim is one UPDATE of pending rows, so one process wi
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -72,10 +71,6 @@ def revoke_token(*, session: Session, connection: Connection) -> None:
     session.flush()
 
 
-def token_of(session: Session, connection_id: uuid.UUID) -> IngestToken | None:
-    return session.get(IngestToken, connection_id)
-
-
 def authenticate(
     *, session: Session, connection_id: uuid.UUID, presented: str | None
 ) -> IngestToken:
@@ -92,10 +87,11 @@ def authenticate(
     )
     if not presented:
         raise unauthorized
+    # Found by its digest (unique): the lookup is the comparison, of 256-bit digests.
     row = session.scalars(
         select(IngestToken).where(IngestToken.token_hash == _digest(presented))
     ).one_or_none()
-    if row is None or not hmac.compare_digest(row.token_hash, _digest(presented)):
+    if row is None:
         raise unauthorized
     if row.connection_id == connection_id:
         return row
@@ -191,7 +187,7 @@ def status(*, session: Session, connection: Connection, now: datetime) -> Status
         .where(mine, IngestTrigger.status.in_((PENDING, PROCESSING)))
     )
     dropped = session.execute(
-        select(IngestTrigger.reason_code, func.count(), func.max(IngestTrigger.finished_at))
+        select(IngestTrigger.reason_code, func.count())
         .where(
             mine,
             IngestTrigger.status.in_((DROPPED, FAILED)),
@@ -201,7 +197,7 @@ def status(*, session: Session, connection: Connection, now: datetime) -> Status
         .order_by(func.count().desc())
     ).all()
     dropped_24h = []
-    for code, count, _last in dropped:
+    for code, count in dropped:
         example = session.scalar(
             select(IngestTrigger.reason)
             .where(mine, IngestTrigger.reason_code == code, IngestTrigger.received_at >= since)
@@ -233,14 +229,12 @@ def status(*, session: Session, connection: Connection, now: datetime) -> Status
 class Group:
     """The triggers of one API (or custom domain) that one process claimed together."""
 
-    tenant_id: uuid.UUID
     connection_id: uuid.UUID
     account_id: str
     region: str
     target: str
     trigger_ids: list[uuid.UUID]
     event_names: list[str]
-    first_received_at: datetime
 
     @property
     def kind(self) -> str:
@@ -267,7 +261,6 @@ def claim_due(
     """Claim the groups whose API has been quiet for `debounce`, or whose first trigger has
     waited `max_delay`; each group's pending triggers in one UPDATE that one process wins."""
     key = (
-        IngestTrigger.tenant_id,
         IngestTrigger.connection_id,
         IngestTrigger.account_id,
         IngestTrigger.region,
@@ -275,7 +268,7 @@ def claim_due(
     )
     with database.session() as session:
         due = session.execute(
-            select(*key, func.min(IngestTrigger.received_at))
+            select(*key)
             .where(IngestTrigger.status == PENDING)
             .group_by(*key)
             .having(
@@ -286,7 +279,7 @@ def claim_due(
             .limit(limit)
         ).all()
     groups = []
-    for tenant_id, connection_id, account_id, region, target, first in due:
+    for connection_id, account_id, region, target in due:
         with database.session() as session:
             claimed = session.execute(
                 update(IngestTrigger)
@@ -305,14 +298,12 @@ def claim_due(
         if claimed:
             groups.append(
                 Group(
-                    tenant_id=tenant_id,
                     connection_id=connection_id,
                     account_id=account_id,
                     region=region,
                     target=target,
                     trigger_ids=[row.id for row in claimed],
                     event_names=sorted({row.event_name for row in claimed}),
-                    first_received_at=first,
                 )
             )
     return groups

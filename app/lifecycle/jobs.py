@@ -35,6 +35,13 @@ from app.models import Application
 from app.models.base import utcnow
 
 
+def stage_urls_of(api: DiscoveredApi) -> dict[str, list[str]]:
+    """The URLs of each stage that has any (a stage whose default endpoint is disabled and
+    that no custom domain maps has none): the stages a new API is onboarded with."""
+    urls = {stage.name: applications.stage_urls(api, stage.name) for stage in api.stages}
+    return {stage: found for stage, found in urls.items() if found}
+
+
 def published_in_scope(
     api: DiscoveredApi, *, scope: str, published_after: date | None, timezone: str
 ) -> bool:
@@ -150,6 +157,14 @@ class Written:
     application_id: uuid.UUID | None
     instances_added: int = 0
     synced: Synced | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the write changed the application (not just confirmed it)."""
+        synced = self.synced
+        return bool(self.instances_added) or bool(
+            synced and (synced.definitions_changed or synced.restored or synced.instances_retired)
+        )
 
 
 def write(

@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
 
 from sqlalchemy import or_, select, update
 
@@ -107,14 +107,24 @@ def _failed(failure: AwsFailure | DomainError) -> Outcome:
 
 
 @dataclass(frozen=True)
+class _Schedule:
+    """What of the connection's schedule decides whether a new API is onboarded (its scope
+    rules are `_Context.rules`)."""
+
+    regions: list[str]
+    scope: str
+    published_after: date | None
+    timezone: str
+
+
+@dataclass(frozen=True)
 class _Context:
     tenant_id: uuid.UUID
     target: DiscoveryTarget
     onboarding: applications.Services
-    credential_type: str
     own_account: str | None
     partition: str
-    schedule: dict[str, Any] | None
+    schedule: _Schedule | None
     rules: Scope
 
 
@@ -162,18 +172,17 @@ def _context(
         fields = None
         rules = Scope()
         if schedule is not None:
-            fields = {
-                "regions": list(schedule.regions),
-                "scope": schedule.scope,
-                "published_after": schedule.published_after,
-                "timezone": schedule.timezone,
-            }
+            fields = _Schedule(
+                regions=list(schedule.regions),
+                scope=schedule.scope,
+                published_after=schedule.published_after,
+                timezone=schedule.timezone,
+            )
             rules = Scope.of(schedule)
         return _Context(
             tenant_id=tenant.id,
             target=target_of(connection, onboarding.box, onboarding.context),
             onboarding=onboarding,
-            credential_type=connection.credential_type,
             # A role's account is in its ARN; an IAM user's is known once it was tested.
             own_account=connection.account_id
             or (account_of_arn(connection.role_arn) if connection.role_arn else None),
@@ -345,12 +354,10 @@ def _sync_application(
             )
         return Outcome(status="done", outcome=UNCHANGED, application_id=application_id)
     written = _inspect_and_write(database, context, job, keep)
-    after = written.synced
-    changed = bool(written.instances_added) or bool(
-        after and (after.definitions_changed or after.restored or after.instances_retired)
-    )
     return Outcome(
-        status="done", outcome=SYNCED if changed else UNCHANGED, application_id=application_id
+        status="done",
+        outcome=SYNCED if written.changed else UNCHANGED,
+        application_id=application_id,
     )
 
 
@@ -363,10 +370,10 @@ def _onboard(database: Database, context: _Context, request: Request, keep: int)
             f"API {request.api_id} is not onboarded, and new APIs are onboarded from events "
             "only for a connection with an auto-onboard schedule (its scope applies).",
         )
-    if schedule["regions"] and request.region not in schedule["regions"]:
+    if schedule.regions and request.region not in schedule.regions:
         return _dropped(
             OUT_OF_SCOPE,
-            f"The schedule onboards APIs in {', '.join(schedule['regions'])} only, not in "
+            f"The schedule onboards APIs in {', '.join(schedule.regions)} only, not in "
             f"{request.region}.",
         )
     api, _ = _describe(context, request, request.api_id, domains=True)
@@ -377,33 +384,39 @@ def _onboard(database: Database, context: _Context, request: Request, keep: int)
         return _dropped(OUT_OF_SCOPE, f"API {api.api_id} is out of the schedule's scope: {reason}.")
     if not jobs.published_in_scope(
         api,
-        scope=schedule["scope"],
-        published_after=schedule["published_after"],
-        timezone=schedule["timezone"],
+        scope=schedule.scope,
+        published_after=schedule.published_after,
+        timezone=schedule.timezone,
     ):
         return _dropped(
             OUT_OF_SCOPE,
-            f"API {api.api_id} was published before {schedule['published_after']}, and the "
+            f"API {api.api_id} was published before {schedule.published_after}, and the "
             "schedule onboards only APIs published after that day.",
         )
-    stages = [stage.name for stage in api.stages if applications.stage_urls(api, stage.name)]
-    if not stages:
+    urls = jobs.stage_urls_of(api)
+    if not urls:
         # Not dropped: its first deployment (CreateDeployment, CreateStage) is another event.
         return Outcome(status="done", outcome=NO_STAGE)
     if context.rules.approval:
         with database.session() as session:
-            candidates.hold(
+            kept = candidates.hold(
                 session,
                 tenant_id=context.tenant_id,
                 connection_id=context.target.connection_id,
                 run_id=None,
                 api=api,
-                urls={stage: applications.stage_urls(api, stage) for stage in stages},
+                urls=urls,
                 now=utcnow(),
+            )
+        if kept != candidates.HELD:
+            return _dropped(
+                OUT_OF_SCOPE,
+                f"API {api.api_id} was dismissed: it is not offered again until its stages or "
+                "deployments change.",
             )
         return Outcome(status="done", outcome=HELD)
     try:
-        written = _inspect_and_write(database, context, jobs.Job(api, stages), keep)
+        written = _inspect_and_write(database, context, jobs.Job(api, list(urls)), keep)
     except ConflictError as exc:
         if exc.code == "connection_deleted":
             return _dropped(CONNECTION_DELETED, exc.detail)

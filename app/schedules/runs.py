@@ -653,11 +653,11 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
     # A region whose custom domains could not all be read says nothing of domain URLs.
     domains_known = {(o.account_id, o.region): not o.problems for o in found.outcomes}
     to_onboard: list[jobs.Job] = []
-    held: list[tuple[DiscoveredApi, list[str]]] = []
+    held: list[tuple[DiscoveredApi, dict[str, list[str]]]] = []
     unchanged: list[uuid.UUID] = []
     for api in apis:
         tally.count(api, "discovered")
-        stages = [stage.name for stage in api.stages if applications.stage_urls(api, stage.name)]
+        urls = jobs.stage_urls_of(api)
         application = onboarded.get(api.key)
         if application is not None:
             tally.count(api, "synced")
@@ -676,7 +676,7 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
             tally.count(api, "skipped_out_of_scope")
         elif not api.stages:
             tally.skip(api, "no deployed stage: deploy the API to a stage", "skipped_no_stage")
-        elif not stages:
+        elif not urls:
             tally.skip(
                 api,
                 "no stage URL: the default endpoint is disabled and no custom domain maps to "
@@ -684,9 +684,9 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
                 "skipped_no_stage",
             )
         elif rules.approval:
-            held.append((api, stages))
+            held.append((api, urls))
         else:
-            to_onboard.append(jobs.Job(api, stages))
+            to_onboard.append(jobs.Job(api, list(urls)))
     _hold(database, work, held, tally)
     _onboard_all(database, services, work, _interleaved(to_onboard), tally)
     _reconcile(database, work, found, unchanged, tally)
@@ -697,15 +697,17 @@ def _perform(database: Database, services: RunServices, work: _Work, tally: _Tal
 
 
 def _hold(
-    database: Database, work: _Work, held: list[tuple[DiscoveredApi, list[str]]], tally: _Tally
+    database: Database,
+    work: _Work,
+    held: list[tuple[DiscoveredApi, dict[str, list[str]]]],
+    tally: _Tally,
 ) -> None:
     """Approval mode: new APIs become candidates (a dismissed one only once it changed)."""
     if not held:
         return
     now = utcnow()
     with database.session() as session:
-        for api, stages in held:
-            urls = {stage: applications.stage_urls(api, stage) for stage in stages}
+        for api, urls in held:
             kept = candidates.hold(
                 session,
                 tenant_id=work.tenant.id,
@@ -865,7 +867,6 @@ def _count_written(tally: _Tally, api: DiscoveredApi, job: jobs.Job, written: jo
         tally.changed(application_id)
         return
     synced = written.synced
-    changed = bool(written.instances_added)
     if written.instances_added:
         tally.count(api, "instances_added", written.instances_added)
     if synced is not None:
@@ -873,10 +874,7 @@ def _count_written(tally: _Tally, api: DiscoveredApi, job: jobs.Job, written: jo
             tally.count(api, "definitions_changed", synced.definitions_changed)
         if synced.restored:
             tally.count(api, "restored")
-        changed = changed or bool(
-            synced.definitions_changed or synced.restored or synced.instances_retired
-        )
-    if changed:
+    if written.changed:
         tally.changed(application_id)
     else:
         tally.count(api, "skipped_existing")

@@ -14,6 +14,7 @@ import yaml
 from app.ingest.cloudtrail import CHANGE_EVENTS, CLOUDTRAIL_DETAIL_TYPE
 from app.ingest.cloudtrail import EVENT_SOURCE as APIGATEWAY_EVENT_SOURCE
 from app.ingest.cloudtrail import SOURCE as APIGATEWAY_SOURCE
+from app.integrations.aws.sessions import REGION_PATTERN
 
 POLICY_VERSION = "2012-10-17"
 TEMPLATE_FORMAT_VERSION = "2010-09-09"
@@ -168,7 +169,7 @@ INVOCATION_RATE_LIMIT_PER_SECOND = 10
 # EventBridge retries a failed delivery with backoff; after an hour the scheduled run is the
 # better source of truth than a stale event.
 MAXIMUM_EVENT_AGE_SECONDS = 3600
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_REGION = re.compile(REGION_PATTERN)
 _CLOUDTRAIL_NOTE = (
     "EventBridge receives 'AWS API Call via CloudTrail' events only while a CloudTrail trail is "
     "logging in this account and region (a multi-region trail covers every region, an "

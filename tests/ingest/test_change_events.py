@@ -346,3 +346,18 @@ def test_in_approval_mode_a_new_api_is_held_as_a_candidate_not_onboarded(
     assert all(a["source"]["api_id"] != api_id for a in applications(client, tenant))
     [trigger] = ingest_status(client, tenant, shop_prod)["recent"]
     assert trigger["outcome"] == "held_for_approval"
+
+    # Dismissed, and touched again without a new deployment: not offered again.
+    [candidate] = candidates(client, tenant, shop_prod)
+    dismissed = client.post(f"/api/v1/candidates/{candidate['id']}/dismiss", headers=tenant.headers)
+    assert dismissed.status_code == 200, dismissed.text
+    touched = cloudtrail_event(
+        "UpdateRestApi", account=account, region=region, request={"restApiId": api_id}
+    )
+    post_events(client, shop_prod, token, touched)
+    sync_due()
+
+    assert candidates(client, tenant, shop_prod) == []
+    [dropped] = ingest_status(client, tenant, shop_prod)["dropped_24h"]
+    assert dropped["reason"] == "out_of_scope"
+    assert "dismissed" in dropped["detail"]
